@@ -1,0 +1,53 @@
+import { type Plugin, createYoga } from 'graphql-yoga';
+import { type AppDeps, type Context, createContext } from './context.ts';
+import { withQueryScope } from './db/query-scope.ts';
+import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
+import { createMaskError, useErrorCodes } from './http/errors.ts';
+import type { Logger } from './logger.ts';
+import { schema } from './schema/index.ts';
+
+export type AppOptions = AppDeps & {
+  log: Logger;
+  production: boolean;
+  corsOrigins: string[];
+  ready: ReadinessCheck;
+};
+
+/** Runs each execution inside a scope that tells the SQL interceptors the operation name. */
+const useQueryScope = (): Plugin => ({
+  onExecute({ executeFn, setExecuteFn }) {
+    setExecuteFn((args) => withQueryScope(args.operationName ?? undefined, () => executeFn(args)));
+  },
+});
+
+/**
+ * Builds the Yoga app from its dependencies. It never listens (src/server.ts does);
+ * tests call `app.fetch`.
+ */
+export function createApp(opts: AppOptions) {
+  const { log } = opts;
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // Yoga's own plain check moves aside; /health (with memory figures) is ours.
+    healthCheckEndpoint: '/healthz',
+    landingPage: false,
+    graphiql: !opts.production,
+    batching: false,
+    cors:
+      opts.corsOrigins.length === 0
+        ? false
+        : { origin: opts.corsOrigins.includes('*') ? '*' : opts.corsOrigins, credentials: !opts.corsOrigins.includes('*') },
+    maskedErrors: { maskError: createMaskError(log), errorMessage: 'Unexpected error.' },
+    logging: {
+      debug: (...a) => log.debug(a.map(String).join(' ')),
+      info: (...a) => log.info(a.map(String).join(' ')),
+      warn: (...a) => log.warn(a.map(String).join(' ')),
+      error: (...a) => log.error(a.map(String).join(' ')),
+    },
+    context: ({ request }) => createContext(opts, request),
+    plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope()],
+  });
+}
+
+export type App = ReturnType<typeof createApp>;

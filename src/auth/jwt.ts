@@ -1,0 +1,54 @@
+/**
+ * Access tokens: HS256 JWTs (jose), issuer and audience checked, algorithm pinned.
+ * Accounts (register/login) build on this; here it only identifies the viewer.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+
+const ISSUER = 'tastematch-gateway';
+const AUDIENCE = 'tastematch';
+const MIN_SECRET_BYTES = 32;
+
+export type TokenService = {
+  sign(userId: string): Promise<string>;
+  /** @returns the user id. @throws when the token is malformed, expired, foreign or not HS256. */
+  verify(token: string): Promise<string>;
+  /** true when the secret was generated at start-up (development only). */
+  readonly generated: boolean;
+};
+
+/**
+ * @throws Error in production when `JWT_SECRET` is missing or shorter than 32 bytes.
+ */
+export function createTokenService(opts: { secret?: string; ttl: string; production: boolean }): TokenService {
+  let secret = opts.secret;
+  const generated = !secret;
+  if (opts.production && (!secret || Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
+    throw new Error(`JWT_SECRET must be set to at least ${MIN_SECRET_BYTES} bytes when NODE_ENV=production`);
+  }
+  secret ??= randomBytes(48).toString('base64url');
+  const key = new TextEncoder().encode(secret);
+  return {
+    generated,
+    sign: (userId) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(opts.ttl)
+        .sign(key),
+    verify: async (token) => {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockTolerance: 5,
+        requiredClaims: ['sub', 'exp'],
+      });
+      if (!payload.sub || !/^\d{1,19}$/.test(payload.sub)) throw new Error('bad subject');
+      return payload.sub;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Environment → typed configuration. Every knob is documented in README.md. */
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const Env = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int(4000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  DB_POOL_MAX: int(4, 1),
+  DB_POOL_TIMEOUT_MS: int(10_000, 1),
+  DB_STATEMENT_TIMEOUT_MS: int(5_000, 1),
+  DB_IDLE_TIMEOUT_MS: int(60_000, 1),
+  DB_MAX_CONNECTION_AGE_MS: int(1_800_000, 1),
+  DB_MAX_WAITING: int(100, 0),
+  SLOW_QUERY_MS: int(1_000, 0),
+  MAX_PAGE_SIZE: int(100, 1),
+  MAX_BATCH_KEYS: int(500, 1),
+  JWT_SECRET: z.string().optional(),
+  JWT_TTL: z.string().default('24h'),
+  CORS_ORIGINS: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  SEED_ON_FIRST_START: z.enum(['true', 'false']).default('true'),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * Parses the environment once at start-up.
+ * @throws Error listing every invalid variable (the server refuses to start).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    db: {
+      poolMax: e.DB_POOL_MAX,
+      poolTimeoutMs: e.DB_POOL_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
+      maxConnectionAgeMs: e.DB_MAX_CONNECTION_AGE_MS,
+      maxWaiting: e.DB_MAX_WAITING,
+      slowQueryMs: e.SLOW_QUERY_MS,
+    },
+    limits: { maxPageSize: e.MAX_PAGE_SIZE, maxBatchKeys: e.MAX_BATCH_KEYS },
+    jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
+    // Unset: same origin only in production, any origin in development (contract).
+    corsOrigins: e.CORS_ORIGINS
+      ? e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)
+      : production
+        ? []
+        : ['*'],
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    seedOnFirstStart: e.SEED_ON_FIRST_START === 'true',
+  };
+}

@@ -1,0 +1,14 @@
+import { type ListSqlToken, sql } from 'slonik';
+
+/**
+ * Turns a whitelisted column list into a SQL column list. Columns come only from
+ * the field → column maps in src/loaders (never from request text), and are
+ * checked here again against the table's known columns before they reach SQL.
+ */
+export function columnList<C extends string>(known: readonly C[], columns: readonly C[], alias?: string): ListSqlToken {
+  for (const c of columns) if (!known.includes(c)) throw new Error(`Unknown column ${c}`);
+  return sql.join(
+    columns.map((c) => sql.identifier(alias ? [alias, c] : [c])),
+    sql.fragment`, `,
+  );
+}

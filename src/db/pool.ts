@@ -1,0 +1,147 @@
+/**
+ * The one database handle of a process: a slonik pool behind a bounded gate.
+ *
+ * Choices, each to keep statements-per-request honest (counted at the wire) and
+ * memory bounded:
+ * - `resetConnection` is a no-op. slonik's default sends `DISCARD ALL` after every
+ *   release: one extra round trip per query. The gateway never sets session state
+ *   (no session `SET`, no temp tables, no LISTEN, named statements are not used),
+ *   so there is nothing to discard. This also keeps PgBouncer transaction mode safe.
+ * - Statement and idle-in-transaction timeouts travel as startup parameters
+ *   (slonik does this), never as `SET` statements. Reads never open a transaction.
+ * - No ping on checkout: a broken connection fails its query, the driver destroys
+ *   it and the next acquire opens a fresh one.
+ * - Recycling (`DB_MAX_CONNECTION_AGE_MS`): slonik has no maximum age, so the
+ *   driver factory is wrapped: a connection older than the limit is destroyed when
+ *   it is released instead of going back to the pool. No round trip.
+ * - Acquire timeout and a bounded wait queue: see gate.ts.
+ */
+import { createPgDriverFactory } from '@slonik/pg-driver';
+import {
+  type DatabaseTransactionConnection,
+  type DriverFactory,
+  type Interceptor,
+  type QuerySqlToken,
+  SchemaValidationError,
+  createPool,
+} from 'slonik';
+import type { ZodTypeAny, z } from 'zod';
+import type { Logger } from '../logger.ts';
+import { Gate } from './gate.ts';
+import { currentOperationName } from './query-scope.ts';
+
+export type DbOptions = {
+  url: string;
+  poolMax: number;
+  poolTimeoutMs: number;
+  statementTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnectionAgeMs: number;
+  maxWaiting: number;
+  slowQueryMs: number;
+};
+
+type Row<T extends ZodTypeAny> = z.infer<T>;
+
+/** The query surface the rest of the code uses (src/db/queries take a `Db`). */
+export type Db = {
+  any<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<readonly Row<T>[]>;
+  maybeOne<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T> | null>;
+  one<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>>;
+  oneFirst<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>[keyof Row<T>]>;
+  /** Runs `fn` in one transaction (BEGIN … COMMIT: two extra round trips; writes only). */
+  transaction<R>(fn: (tx: DatabaseTransactionConnection) => Promise<R>): Promise<R>;
+  state(): { active: number; waiting: number; size: number; idle: number; connections: number };
+  end(): Promise<void>;
+};
+
+/** Checks every row against the query's zod type (`sql.type(Row)`); the one parser interceptor. */
+const resultParser: Interceptor = {
+  name: 'result-parser',
+  transformRow: (context, query, row) => {
+    const parser = context.resultParser;
+    if (!parser) return row;
+    const parsed = parser.safeParse(row);
+    if (!parsed.success) throw new SchemaValidationError(query, row, parsed.error.issues);
+    return parsed.data as typeof row;
+  },
+};
+
+function slowQueryLog(log: Logger, slowQueryMs: number): Interceptor {
+  return {
+    name: 'slow-query-log',
+    afterQueryExecution: (context, query, result) => {
+      const ms = Number(process.hrtime.bigint() - BigInt(context.queryInputTime)) / 1e6;
+      if (ms >= slowQueryMs) {
+        log.warn(
+          { ms: Math.round(ms), operation: currentOperationName(), sql: query.sql, rows: result.rowCount },
+          'slow query',
+        );
+      }
+      return null;
+    },
+  };
+}
+
+/** Destroys connections older than `maxAgeMs` when they are released. */
+function recyclingDriver(base: DriverFactory, maxAgeMs: number): DriverFactory {
+  return async (config) => {
+    const driver = await base(config);
+    return {
+      ...driver,
+      createClient: async () => {
+        const client = await driver.createClient();
+        const bornAt = Date.now();
+        // Registered before the pool's own 'release' listener, so the pool sees a
+        // PENDING_DESTROY client and does not hand it to a waiting caller.
+        client.on('release', () => {
+          if (Date.now() - bornAt >= maxAgeMs && client.state() === 'IDLE') void client.destroy().catch(() => {});
+        });
+        return client;
+      },
+    };
+  };
+}
+
+const typeParsers = [
+  // bigint ids stay strings: exact beyond 2^53 and cheap to put in global ids.
+  { name: 'int8', parse: (v: string) => v },
+  { name: 'numeric', parse: (v: string) => Number.parseFloat(v) },
+  { name: 'timestamptz', parse: (v: string) => new Date(v) },
+];
+
+/**
+ * Opens the pool (one short connection reads type oids; nothing else is sent until a query).
+ * @throws ConnectionError when the database cannot be reached at start-up.
+ */
+export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
+  const pool = await createPool(options.url, {
+    maximumPoolSize: options.poolMax,
+    connectionTimeout: options.poolTimeoutMs,
+    connectionRetryLimit: 1,
+    idleTimeout: options.idleTimeoutMs,
+    statementTimeout: options.statementTimeoutMs,
+    idleInTransactionSessionTimeout: options.statementTimeoutMs * 2,
+    // Retrying inside a request would hide a statement from the count and double its cost.
+    queryRetryLimit: 0,
+    transactionRetryLimit: 0,
+    captureStackTrace: false,
+    resetConnection: async () => {},
+    interceptors: [resultParser, slowQueryLog(log, options.slowQueryMs)],
+    typeParsers,
+    driverFactory: recyclingDriver(createPgDriverFactory(), options.maxConnectionAgeMs),
+  });
+  const gate = new Gate(options.poolMax, options.poolTimeoutMs, options.maxWaiting);
+  return {
+    any: (q) => gate.run(() => pool.any(q)),
+    maybeOne: (q) => gate.run(() => pool.maybeOne(q)),
+    one: (q) => gate.run(() => pool.one(q)),
+    oneFirst: (q) => gate.run(() => pool.oneFirst(q)),
+    transaction: (fn) => gate.run(() => pool.transaction(fn)),
+    state: () => {
+      const s = pool.state();
+      return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };
+    },
+    end: () => pool.end(),
+  };
+}

@@ -1,0 +1,90 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { columnList } from '../columns.ts';
+import type { Db } from '../pool.ts';
+
+export const OrderItem = z.object({ name: z.string(), quantity: z.number().int(), price: z.number() });
+
+export const OrderRow = z
+  .object({
+    id: z.string(),
+    user_id: z.string(),
+    restaurant_id: z.string(),
+    order_date: z.date(),
+    total_amount: z.number(),
+    items: z.array(OrderItem),
+    rating: z.number().int().nullable(),
+    is_simulation: z.boolean(),
+    created_at: z.date(),
+  })
+  .partial()
+  .required({ id: true, user_id: true });
+export type OrderRow = z.infer<typeof OrderRow>;
+export type OrderColumn = keyof OrderRow;
+export const ORDER_COLUMNS: readonly OrderColumn[] = [
+  'id',
+  'user_id',
+  'restaurant_id',
+  'order_date',
+  'total_amount',
+  'items',
+  'rating',
+  'is_simulation',
+  'created_at',
+];
+
+/** The orders with these ids that belong to `ownerId`; another user's order is indistinguishable from a missing one. */
+export function selectOrdersByIdsForOwner(db: Db, ownerId: string, ids: readonly string[], columns: readonly OrderColumn[]) {
+  return db.any(sql.type(OrderRow)`/* ordersByIdsForOwner */
+    SELECT ${columnList(ORDER_COLUMNS, columns)} FROM orders
+    WHERE id = ANY(${sql.array(ids, 'int8')}) AND user_id = ${ownerId}::int8`);
+}
+
+/** One page request of one user's orders, newest first; `after` is the last row of the previous page. */
+export type OrdersPageKey = { userId: string; after: { orderDate: string; id: string } | null; limit: number };
+
+const OrderPageRow = OrderRow.extend({ key_index: z.number().int() });
+
+/**
+ * Keyset pages of several users' orders in one statement: one LATERAL subquery
+ * per key over the index (user_id, order_date DESC, id DESC). A key without a
+ * cursor compares against (+infinity, max bigint) so every key uses the same
+ * index-friendly row comparison. Rows carry `key_index`, the key's position.
+ * `columns` must include `id` and `order_date` (the sort key).
+ */
+export function selectOrderPagesByUserIds(db: Db, keys: readonly OrdersPageKey[], columns: readonly OrderColumn[]) {
+  return db.any(sql.type(OrderPageRow)`/* orderPagesByUserIds */
+    SELECT (k.ord - 1)::int AS key_index, ${columnList(ORDER_COLUMNS, columns, 'o')}
+    FROM unnest(
+      ${sql.array(
+        keys.map((k) => k.userId),
+        'int8',
+      )},
+      ${sql.array(
+        keys.map((k) => k.after?.orderDate ?? 'infinity'),
+        'timestamptz',
+      )},
+      ${sql.array(
+        keys.map((k) => k.after?.id ?? '9223372036854775807'),
+        'int8',
+      )},
+      ${sql.array(
+        keys.map((k) => k.limit),
+        'int4',
+      )}
+    ) WITH ORDINALITY AS k(user_id, after_date, after_id, lim, ord)
+    CROSS JOIN LATERAL (
+      SELECT ${columnList(ORDER_COLUMNS, columns, 'i')} FROM orders i
+      WHERE i.user_id = k.user_id AND (i.order_date, i.id) < (k.after_date, k.after_id)
+      ORDER BY i.order_date DESC, i.id DESC
+      LIMIT k.lim
+    ) o
+    ORDER BY k.ord, o.order_date DESC, o.id DESC`);
+}
+
+/** Counts a user's orders (run only when `totalCount` is selected). */
+export function countOrdersByUserIds(db: Db, userIds: readonly string[]) {
+  return db.any(sql.type(z.object({ user_id: z.string(), count: z.number() }))`/* orderCountsByUserIds */
+    SELECT user_id, count(*)::int AS count FROM orders
+    WHERE user_id = ANY(${sql.array(userIds, 'int8')}) GROUP BY user_id`);
+}

@@ -1,0 +1,70 @@
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { type Plugin, createGraphQLError } from 'graphql-yoga';
+import { BackendTerminatedError, ConnectionError } from 'slonik';
+import { GateFullError, GateTimeoutError } from '../db/gate.ts';
+import type { Logger } from '../logger.ts';
+import { ErrorCode } from '../schema/errors.ts';
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  return (
+    error instanceof GateTimeoutError ||
+    error instanceof GateFullError ||
+    error instanceof ConnectionError ||
+    error instanceof BackendTerminatedError ||
+    (error instanceof Error && /ECONNREFUSED|Connection terminated|pool (is being terminated|has ended)/i.test(error.message))
+  );
+}
+
+/**
+ * Yoga's `maskError`: expected errors (ours, with a code) pass; known failures get
+ * their contract code; everything else becomes "Unexpected error." with no stack,
+ * SQL or message of the original, which is logged instead.
+ */
+export function createMaskError(log: Logger) {
+  return (error: unknown, message: string): Error => {
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    if (original instanceof GraphQLError && original.extensions?.code) {
+      return error instanceof GraphQLError ? error : original;
+    }
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    if (original instanceof PothosValidationError) {
+      return createGraphQLError(original.message, { path, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    }
+    if (isDatabaseUnavailable(original)) {
+      log.warn({ err: original }, 'database unavailable');
+      return createGraphQLError('The database is unavailable; try again shortly', {
+        path,
+        extensions: { code: ErrorCode.DATABASE_UNAVAILABLE, http: { status: 503 } },
+      });
+    }
+    log.error({ err: original, path }, 'unexpected error');
+    return createGraphQLError(message, { path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+  };
+}
+
+/**
+ * Gives every error a code. Errors that reach here without one come from the request
+ * document itself (syntax, validation, variable coercion such as an unknown enum value).
+ */
+export function useErrorCodes(): Plugin {
+  const withCode = (e: GraphQLError) =>
+    e.extensions?.code
+      ? e
+      : new GraphQLError(e.message, {
+          nodes: e.nodes,
+          source: e.source,
+          positions: e.positions,
+          path: e.path,
+          originalError: e.originalError,
+          extensions: { ...e.extensions, code: ErrorCode.BAD_USER_INPUT },
+        });
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors) {
+        return;
+      }
+      setResult({ ...result, errors: result.errors.map((e) => withCode(e as GraphQLError)) });
+    },
+  };
+}

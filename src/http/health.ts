@@ -1,0 +1,38 @@
+import type { Plugin } from 'graphql-yoga';
+
+export type ReadinessCheck = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+/**
+ * `GET /health`: liveness with memory figures (never touches the database).
+ * `GET /ready`: 200 when every readiness check passes, 503 otherwise, with the reasons.
+ */
+export function useHealthEndpoints(ready: ReadinessCheck): Plugin {
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return;
+      if (url.pathname === '/health') {
+        const m = process.memoryUsage();
+        endResponse(
+          Response.json(
+            {
+              status: 'ok',
+              uptimeSeconds: Math.round(process.uptime()),
+              memoryMB: { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) },
+            },
+            { headers: { 'cache-control': 'no-store' } },
+          ),
+        );
+      } else if (url.pathname === '/ready') {
+        const result = await ready().catch((e: Error) => ({ ok: false, checks: { error: e.message } }));
+        endResponse(
+          Response.json(
+            { status: result.ok ? 'ready' : 'unavailable', checks: result.checks },
+            { status: result.ok ? 200 : 503, headers: { 'cache-control': 'no-store' } },
+          ),
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import DataLoader from 'dataloader';
+
+/**
+ * A per-request DataLoader whose keys carry the columns the caller needs.
+ *
+ * All keys collected in one tick become one batch, fetched with the union of their
+ * columns in a single statement (so a level stays one statement even when
+ * fragments ask for different fields). The cache key includes the column set, so
+ * a cached row is never served for a column it did not read.
+ */
+export class ProjectingLoader<C extends string, R extends { id: string }> {
+  private readonly loader: DataLoader<{ id: string; columns: readonly C[] }, R | null, string>;
+
+  constructor(fetch: (ids: string[], columns: C[]) => Promise<readonly R[]>, maxBatchSize: number) {
+    this.loader = new DataLoader(
+      async (keys) => {
+        const ids = [...new Set(keys.map((k) => k.id))];
+        const columns = [...new Set(keys.flatMap((k) => k.columns))].sort();
+        const byId = new Map((await fetch(ids, columns)).map((r) => [r.id, r]));
+        return keys.map((k) => byId.get(k.id) ?? null);
+      },
+      { maxBatchSize, cacheKeyFn: (k) => `${k.id}|${k.columns.join(',')}` },
+    );
+  }
+
+  /** The row, or null when no such row exists (or the viewer may not see it). */
+  load(id: string, columns: readonly C[]): Promise<R | null> {
+    return this.loader.load({ id, columns });
+  }
+
+  /** Seeds the cache with rows read elsewhere (e.g. a page query) for this column set. */
+  prime(row: R, columns: readonly C[]) {
+    this.loader.prime({ id: row.id, columns }, row);
+  }
+}

@@ -1,0 +1,14 @@
+import pino from 'pino';
+
+/** Creates the process logger. Secrets are redacted wherever they appear in a log object. */
+export function createLogger(level: string) {
+  return pino({
+    level,
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export type Logger = ReturnType<typeof createLogger>;

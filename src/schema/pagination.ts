@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { badUserInput } from './errors.ts';
+
+/**
+ * Validates a connection's `first` against `MAX_PAGE_SIZE`.
+ * @throws BAD_USER_INPUT with `{ argument, value, limit }` when out of range.
+ */
+export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
+  const value = first ?? fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw badUserInput(`"first" must be between 1 and ${max} (got ${value})`, { argument: 'first', value, limit: max });
+  }
+  return value;
+}
+
+/**
+ * Opaque keyset cursors: base64url JSON of `[kind, ...sort key values]`. The kind names
+ * the ordering, so a cursor from one ordering is refused by another.
+ */
+export function encodeCursor(kind: string, values: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify([kind, ...values])).toString('base64url');
+}
+
+const CursorJson = z.tuple([z.string()]).rest(z.union([z.string().max(1000), z.number()]));
+
+/**
+ * @throws BAD_USER_INPUT when the cursor is not one of ours or was made for another ordering.
+ */
+export function decodeCursor<T extends z.ZodTypeAny>(cursor: string, kind: string, values: T): z.infer<T> {
+  const invalid = () => badUserInput('Invalid cursor: pass an endCursor returned by the same field and ordering', { argument: 'after' });
+  if (cursor.length > 2000 || !/^[\w-]*$/.test(cursor)) throw invalid();
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const parsed = CursorJson.safeParse(json);
+  if (!parsed.success || parsed.data[0] !== kind) throw invalid();
+  const rest = values.safeParse(parsed.data.slice(1));
+  if (!rest.success) throw invalid();
+  return rest.data;
+}
+
+/** Bigint ids as decimal strings (also what Relay global ids carry). */
+export const IdString = z.string().regex(/^\d{1,19}$/);

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import {
+
+  RESTAURANT_ORDERS,
+  RESTAURANT_ORDER_KEYS,
+  type RestaurantFilter,
+  type RestaurantOrder,
+  type RestaurantRow,
+  countRestaurants,
+  selectCuisines,
+  selectRestaurantPage,
+} from '../../db/queries/restaurants.ts';
+import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
+import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
+import { builder } from '../builder.ts';
+import { badUserInput, must, notFound } from '../errors.ts';
+import { IdString, decodeCursor, encodeCursor, pageSize } from '../pagination.ts';
+
+export const PriceRange = builder.enumType('PriceRange', {
+  values: { LOW: { value: 'low' }, MEDIUM: { value: 'medium' }, HIGH: { value: 'high' } } as const,
+});
+
+export const RestaurantOrderEnum = builder.enumType('RestaurantOrder', {
+  description: 'Keyset orderings; ties are broken by id in the same direction.',
+  values: RESTAURANT_ORDERS,
+});
+
+export const Restaurant = builder.objectRef<RestaurantRow>('Restaurant');
+
+/** Columns a `Restaurant` selection needs, read from the resolve info (fragments included). */
+export function restaurantColumns(...args: Parameters<typeof selectedFieldNames>) {
+  return columnsFor(selectedFieldNames(...args), RESTAURANT_FIELD_COLUMNS, ['id']);
+}
+
+builder.node(Restaurant, {
+  id: { resolve: (r) => r.id },
+  loadWithoutCache: (id, ctx, info) =>
+    ctx.loaders.restaurantsById.load(id, restaurantColumns(info, ['Restaurant', 'Node'])),
+  fields: (t) => ({
+    name: t.string({ resolve: (r) => must(r.name, 'name') }),
+    cuisineType: t.string({ resolve: (r) => must(r.cuisine_type, 'cuisine_type') }),
+    description: t.string({ nullable: true, resolve: (r) => must(r.description, 'description') }),
+    rating: t.float({ resolve: (r) => must(r.rating, 'rating') }),
+    priceRange: t.field({ type: PriceRange, nullable: true, resolve: (r) => must(r.price_range, 'price_range') }),
+    location: t.string({ nullable: true, resolve: (r) => must(r.location, 'location') }),
+    createdAt: t.field({ type: 'DateTime', resolve: (r) => must(r.created_at, 'created_at') }),
+  }),
+});
+
+type RestaurantPage = { filter: RestaurantFilter };
+
+const RestaurantConnection = builder.connectionObject(
+  {
+    type: Restaurant,
+    name: 'RestaurantConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'Restaurants matching the filters (a separate count, run only when selected).',
+        resolve: (conn, _args, ctx) => countRestaurants(ctx.db, (conn as unknown as RestaurantPage).filter),
+      }),
+    }),
+  },
+  { name: 'RestaurantEdge' },
+);
+
+const EDGE_NODE = [
+  ['RestaurantConnection', 'edges'],
+  ['RestaurantEdge', 'node'],
+] as const;
+
+const CURSOR_VALUES = {
+  RATING_DESC: z.tuple([z.number().min(0).max(5), IdString]),
+  RATING_ASC: z.tuple([z.number().min(0).max(5), IdString]),
+  NAME_ASC: z.tuple([z.string().max(255), IdString]),
+  NAME_DESC: z.tuple([z.string().max(255), IdString]),
+  ID_ASC: z.tuple([IdString]),
+} satisfies Record<RestaurantOrder, z.ZodTypeAny>;
+
+const MAX_SEARCH_LENGTH = 200;
+
+function restaurantFilter(args: {
+  cuisine?: string | null;
+  minRating?: number | null;
+  priceRange?: RestaurantFilter['priceRange'];
+  search?: string | null;
+}): RestaurantFilter {
+  if (args.minRating != null && !(args.minRating >= 0 && args.minRating <= 5)) {
+    throw badUserInput('"minRating" must be between 0 and 5', { argument: 'minRating', value: args.minRating });
+  }
+  if (args.search != null && args.search.length > MAX_SEARCH_LENGTH) {
+    throw badUserInput(`"search" must be at most ${MAX_SEARCH_LENGTH} characters`, { argument: 'search' });
+  }
+  if (args.cuisine != null && args.cuisine.length > 100) {
+    throw badUserInput('"cuisine" must be at most 100 characters', { argument: 'cuisine' });
+  }
+  return {
+    cuisine: args.cuisine?.trim().toLowerCase() || null,
+    minRating: args.minRating ?? null,
+    priceRange: args.priceRange ?? null,
+    search: args.search?.trim() || null,
+  };
+}
+
+builder.queryFields((t) => ({
+  restaurant: t.field({
+    type: Restaurant,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: [Restaurant] }) },
+    resolve: async (_root, args, ctx, info) => {
+      const row = await ctx.loaders.restaurantsById.load(args.id.id, restaurantColumns(info, ['Restaurant']));
+      if (!row) throw notFound('Restaurant');
+      return row;
+    },
+  }),
+
+  restaurants: t.field({
+    type: RestaurantConnection,
+    args: {
+      first: t.arg.int({ defaultValue: 20 }),
+      after: t.arg.string(),
+      cuisine: t.arg.string(),
+      minRating: t.arg.float(),
+      priceRange: t.arg({ type: PriceRange }),
+      search: t.arg.string(),
+      orderBy: t.arg({ type: RestaurantOrderEnum, defaultValue: 'RATING_DESC' }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
+      const order = args.orderBy ?? 'RATING_DESC';
+      const kind = `restaurants:${order}`;
+      const after = args.after ? decodeCursor(args.after, kind, CURSOR_VALUES[order]) : null;
+      const filter = restaurantFilter(args);
+      const top = selectedFieldNames(info, ['RestaurantConnection']);
+      const page: RestaurantPage = { filter };
+      // `restaurants { totalCount }` alone needs no page.
+      if (!top.has('edges') && !top.has('pageInfo')) {
+        return { ...page, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } };
+      }
+      const keyColumns = RESTAURANT_ORDER_KEYS[order];
+      const columns = columnsFor(selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE), RESTAURANT_FIELD_COLUMNS, [
+        'id',
+        ...keyColumns,
+      ]);
+      const rows = await selectRestaurantPage(ctx.db, { filter, order, after, limit: first + 1, columns });
+      const edges = rows.slice(0, first).map((row) => ({
+        cursor: encodeCursor(
+          kind,
+          keyColumns.map((c) => must(row[c], c)),
+        ),
+        node: row,
+      }));
+      return {
+        ...page,
+        edges,
+        pageInfo: {
+          hasNextPage: rows.length > first,
+          hasPreviousPage: after !== null,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+  }),
+
+  cuisines: t.stringList({
+    description: 'Every cuisine that has at least one restaurant, alphabetical.',
+    resolve: async (_root, _args, ctx) => (await selectCuisines(ctx.db)).map((r) => r.cuisine_type),
+  }),
+}));
+

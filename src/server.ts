@@ -1,0 +1,89 @@
+/**
+ * The process: configuration → database (embedded when DATABASE_URL is unset) →
+ * migrations → (first start: demo data) → pool → app → listen. SIGTERM/SIGINT stop
+ * accepting, let in-flight requests finish within SHUTDOWN_TIMEOUT_MS, then close
+ * the pool and the embedded database.
+ */
+import { createServer } from 'node:http';
+import { createTokenService } from './auth/jwt.ts';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
+import { migrate } from './db/migrate.ts';
+import { createDb } from './db/pool.ts';
+import { selectUserIdByEmail } from './db/queries/users.ts';
+import { createReadinessCheck } from './http/readiness.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
+import { createLogger } from './logger.ts';
+
+const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const tokens = createTokenService({ ...config.jwt, production: config.production });
+  if (tokens.generated) log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process');
+
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    log.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres(config.dataDir, { onLog: (line) => log.debug({ pg: line }) });
+    url = embedded.url;
+  }
+  const { applied } = await migrate(url, (line) => log.info(line));
+  if (embedded?.created && config.seedOnFirstStart) {
+    log.info(DEMO_SEED, 'first start: seeding demo data');
+    await seedDatabase(url, DEMO_SEED);
+  }
+  const db = await createDb({ url, ...config.db }, log);
+
+  const app = createApp({
+    db,
+    tokens,
+    limits: config.limits,
+    log,
+    production: config.production,
+    corsOrigins: config.corsOrigins,
+    ready: createReadinessCheck(db),
+  });
+
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const base = `http://localhost:${config.port}`;
+  log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
+  if (embedded) {
+    const demo = await selectUserIdByEmail(db, DEMO_EMAIL);
+    const token = demo ? await tokens.sign(demo.id) : undefined;
+    process.stdout.write(
+      `\n  GraphiQL:   ${base}/graphql\n  Demo user:  ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n` +
+        (token ? `  Demo token: ${token}\n  (GraphiQL → Headers: {"Authorization": "Bearer <token>"})\n\n` : '\n'),
+    );
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      log.warn('shutdown timeout: closing remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    await closed;
+    clearTimeout(timer);
+    await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
+    await embedded?.stop().catch((e: Error) => log.error({ err: e }, 'embedded PostgreSQL stop failed'));
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`TasteMatch gateway failed to start: ${error.message}\n`);
+  process.exit(1);
+});
