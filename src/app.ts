@@ -1,8 +1,8 @@
-import { type Plugin, createYoga } from 'graphql-yoga';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { withQueryScope } from './db/query-scope.ts';
-import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
+import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 
@@ -37,7 +37,10 @@ export function createApp(opts: AppOptions) {
     cors:
       opts.corsOrigins.length === 0
         ? false
-        : { origin: opts.corsOrigins.includes('*') ? '*' : opts.corsOrigins, credentials: !opts.corsOrigins.includes('*') },
+        : {
+            origin: opts.corsOrigins.includes('*') ? '*' : opts.corsOrigins,
+            credentials: !opts.corsOrigins.includes('*'),
+          },
     maskedErrors: { maskError: createMaskError(log), errorMessage: 'Unexpected error.' },
     logging: {
       debug: (...a) => log.debug(a.map(String).join(' ')),

@@ -59,7 +59,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
     // Unset: same origin only in production, any origin in development (contract).
     corsOrigins: e.CORS_ORIGINS
-      ? e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)
+      ? e.CORS_ORIGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
       : production
         ? []
         : ['*'],

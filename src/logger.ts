@@ -5,7 +5,15 @@ export function createLogger(level: string) {
   return pino({
     level,
     redact: {
-      paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

@@ -5,15 +5,15 @@
  * the pool and the embedded database.
  */
 import { createServer } from 'node:http';
-import { createTokenService } from './auth/jwt.ts';
 import { createApp } from './app.ts';
+import { createTokenService } from './auth/jwt.ts';
 import { loadConfig } from './config.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
-import { createReadinessCheck } from './http/readiness.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
+import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };

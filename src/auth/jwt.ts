@@ -3,7 +3,7 @@
  * Accounts (register/login) build on this; here it only identifies the viewer.
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 
 const ISSUER = 'tastematch-gateway';
 const AUDIENCE = 'tastematch';

@@ -8,7 +8,7 @@
  * processes starting at once apply each migration exactly once.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import pg from 'pg';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -48,9 +48,9 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
       version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Map(
-      (await client.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows.map(
-        (r) => [r.version, r.checksum],
-      ),
+      (
+        await client.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')
+      ).rows.map((r) => [r.version, r.checksum]),
     );
     const applied: string[] = [];
     const migrations = await listMigrations();

@@ -18,12 +18,12 @@
  */
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import {
+  createPool,
   type DatabaseTransactionConnection,
   type DriverFactory,
   type Interceptor,
   type QuerySqlToken,
   SchemaValidationError,
-  createPool,
 } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
 import type { Logger } from '../logger.ts';

@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { type Plugin, createGraphQLError } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { BackendTerminatedError, ConnectionError } from 'slonik';
 import { GateFullError, GateTimeoutError } from '../db/gate.ts';
 import type { Logger } from '../logger.ts';
@@ -12,7 +12,8 @@ function isDatabaseUnavailable(error: unknown): boolean {
     error instanceof GateFullError ||
     error instanceof ConnectionError ||
     error instanceof BackendTerminatedError ||
-    (error instanceof Error && /ECONNREFUSED|Connection terminated|pool (is being terminated|has ended)/i.test(error.message))
+    (error instanceof Error &&
+      /ECONNREFUSED|Connection terminated|pool (is being terminated|has ended)/i.test(error.message))
   );
 }
 

@@ -19,7 +19,12 @@ export function useHealthEndpoints(ready: ReadinessCheck): Plugin {
             {
               status: 'ok',
               uptimeSeconds: Math.round(process.uptime()),
-              memoryMB: { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) },
+              memoryMB: {
+                rss: mb(m.rss),
+                heapUsed: mb(m.heapUsed),
+                heapTotal: mb(m.heapTotal),
+                external: mb(m.external),
+              },
             },
             { headers: { 'cache-control': 'no-store' } },
           ),

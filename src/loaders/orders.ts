@@ -1,15 +1,15 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/pool.ts';
 import {
+  countOrdersByUserIds,
   type OrderColumn,
   type OrderRow,
   type OrdersPageKey,
-  countOrdersByUserIds,
   selectOrderPagesByUserIds,
   selectOrdersByIdsForOwner,
 } from '../db/queries/orders.ts';
-import type { ColumnMap } from './projection.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
+import type { ColumnMap } from './projection.ts';
 
 export const ORDER_FIELD_COLUMNS: ColumnMap<OrderColumn> = {
   orderDate: ['order_date'],
@@ -46,7 +46,8 @@ export function orderPagesByUserId(db: Db, maxBatchSize: number) {
     },
     {
       maxBatchSize,
-      cacheKeyFn: (k) => `${k.userId}|${k.after?.orderDate ?? ''}|${k.after?.id ?? ''}|${k.limit}|${k.columns.join(',')}`,
+      cacheKeyFn: (k) =>
+        `${k.userId}|${k.after?.orderDate ?? ''}|${k.after?.id ?? ''}|${k.limit}|${k.columns.join(',')}`,
     },
   );
 }

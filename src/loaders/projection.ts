@@ -6,7 +6,7 @@
  * nothing from the request text ever reaches SQL.
  */
 import type { GraphQLResolveInfo } from 'graphql';
-import { type ResolveTree, parseResolveInfo } from 'graphql-parse-resolve-info';
+import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
 
 /** Field name → the columns that field needs. Fields not listed (e.g. `__typename`, `id`) need none. */
 export type ColumnMap<C extends string> = Readonly<Record<string, readonly C[]>>;
@@ -31,7 +31,8 @@ export function selectedFieldNames(
   for (const step of path) trees = childTrees(trees, step);
   const names = new Set<string>();
   for (const t of trees)
-    for (const typeName of typeNames) for (const f of Object.values(t.fieldsByTypeName[typeName] ?? {})) names.add(f.name);
+    for (const typeName of typeNames)
+      for (const f of Object.values(t.fieldsByTypeName[typeName] ?? {})) names.add(f.name);
   return names;
 }
 

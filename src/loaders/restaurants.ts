@@ -1,7 +1,7 @@
 import type { Db } from '../db/pool.ts';
 import { type RestaurantColumn, type RestaurantRow, selectRestaurantsByIds } from '../db/queries/restaurants.ts';
-import type { ColumnMap } from './projection.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
+import type { ColumnMap } from './projection.ts';
 
 /** GraphQL `Restaurant` field → columns. `description` is read only when asked for. */
 export const RESTAURANT_FIELD_COLUMNS: ColumnMap<RestaurantColumn> = {

@@ -1,7 +1,7 @@
 import type { Db } from '../db/pool.ts';
-import { type UserColumn, type UserRow, selectUsersByIds } from '../db/queries/users.ts';
-import type { ColumnMap } from './projection.ts';
+import { selectUsersByIds, type UserColumn, type UserRow } from '../db/queries/users.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
+import type { ColumnMap } from './projection.ts';
 
 export const USER_FIELD_COLUMNS: ColumnMap<UserColumn> = {
   email: ['email'],

@@ -6,9 +6,11 @@ import { notFound } from './errors.ts';
 export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: { DateTime: { Input: Date; Output: Date } };
+  DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
+  defaultFieldNullability: false,
   plugins: [RelayPlugin],
   relay: {
     clientMutationId: 'omit',

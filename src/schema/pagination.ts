@@ -27,7 +27,8 @@ const CursorJson = z.tuple([z.string()]).rest(z.union([z.string().max(1000), z.n
  * @throws BAD_USER_INPUT when the cursor is not one of ours or was made for another ordering.
  */
 export function decodeCursor<T extends z.ZodTypeAny>(cursor: string, kind: string, values: T): z.infer<T> {
-  const invalid = () => badUserInput('Invalid cursor: pass an endCursor returned by the same field and ordering', { argument: 'after' });
+  const invalid = () =>
+    badUserInput('Invalid cursor: pass an endCursor returned by the same field and ordering', { argument: 'after' });
   if (cursor.length > 2000 || !/^[\w-]*$/.test(cursor)) throw invalid();
   let json: unknown;
   try {

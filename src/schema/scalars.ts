@@ -4,7 +4,8 @@ import { badUserInput } from './errors.ts';
 
 function parseDate(value: unknown): Date {
   const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;
-  if (!date || Number.isNaN(date.getTime())) throw badUserInput('DateTime must be an ISO 8601 string, e.g. 2026-01-31T12:00:00Z');
+  if (!date || Number.isNaN(date.getTime()))
+    throw badUserInput('DateTime must be an ISO 8601 string, e.g. 2026-01-31T12:00:00Z');
   return date;
 }
 

@@ -34,7 +34,12 @@ export const ORDER_COLUMNS: readonly OrderColumn[] = [
 ];
 
 /** The orders with these ids that belong to `ownerId`; another user's order is indistinguishable from a missing one. */
-export function selectOrdersByIdsForOwner(db: Db, ownerId: string, ids: readonly string[], columns: readonly OrderColumn[]) {
+export function selectOrdersByIdsForOwner(
+  db: Db,
+  ownerId: string,
+  ids: readonly string[],
+  columns: readonly OrderColumn[],
+) {
   return db.any(sql.type(OrderRow)`/* ordersByIdsForOwner */
     SELECT ${columnList(ORDER_COLUMNS, columns)} FROM orders
     WHERE id = ANY(${sql.array(ids, 'int8')}) AND user_id = ${ownerId}::int8`);

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import {
-
-  RESTAURANT_ORDERS,
+  countRestaurants,
   RESTAURANT_ORDER_KEYS,
+  RESTAURANT_ORDERS,
   type RestaurantFilter,
   type RestaurantOrder,
   type RestaurantRow,
-  countRestaurants,
   selectCuisines,
   selectRestaurantPage,
 } from '../../db/queries/restaurants.ts';
@@ -14,7 +13,7 @@ import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
 import { builder } from '../builder.ts';
 import { badUserInput, must, notFound } from '../errors.ts';
-import { IdString, decodeCursor, encodeCursor, pageSize } from '../pagination.ts';
+import { decodeCursor, encodeCursor, IdString, pageSize } from '../pagination.ts';
 
 export const PriceRange = builder.enumType('PriceRange', {
   values: { LOW: { value: 'low' }, MEDIUM: { value: 'medium' }, HIGH: { value: 'high' } } as const,
@@ -137,10 +136,11 @@ builder.queryFields((t) => ({
         return { ...page, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } };
       }
       const keyColumns = RESTAURANT_ORDER_KEYS[order];
-      const columns = columnsFor(selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE), RESTAURANT_FIELD_COLUMNS, [
-        'id',
-        ...keyColumns,
-      ]);
+      const columns = columnsFor(
+        selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE),
+        RESTAURANT_FIELD_COLUMNS,
+        ['id', ...keyColumns],
+      );
       const rows = await selectRestaurantPage(ctx.db, { filter, order, after, limit: first + 1, columns });
       const edges = rows.slice(0, first).map((row) => ({
         cursor: encodeCursor(
@@ -167,4 +167,3 @@ builder.queryFields((t) => ({
     resolve: async (_root, _args, ctx) => (await selectCuisines(ctx.db)).map((r) => r.cuisine_type),
   }),
 }));
-

@@ -4,7 +4,14 @@ import { USER_FIELD_COLUMNS } from '../../loaders/users.ts';
 import { builder } from '../builder.ts';
 import { must, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../pagination.ts';
-import { ORDER_CURSOR_KIND, ORDER_EDGE_NODE, OrderConnection, type OrderPage, OrderCursorValues, orderColumns } from './order.ts';
+import {
+  ORDER_CURSOR_KIND,
+  ORDER_EDGE_NODE,
+  OrderConnection,
+  OrderCursorValues,
+  type OrderPage,
+  orderColumns,
+} from './order.ts';
 
 export const User = builder.objectRef<UserRow>('User');
 
@@ -34,7 +41,9 @@ builder.node(User, {
         if (!top.has('edges') && !top.has('pageInfo')) {
           return { ...page, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } };
         }
-        const columns = [...new Set([...orderColumns(info, ['Order', 'Node'], ORDER_EDGE_NODE), 'order_date' as const])].sort();
+        const columns = [
+          ...new Set([...orderColumns(info, ['Order', 'Node'], ORDER_EDGE_NODE), 'order_date' as const]),
+        ].sort();
         const rows = await ctx.loaders.orderPagesByUserId.load({
           userId: user.id,
           after: afterValues ? { orderDate: afterValues[0], id: afterValues[1] } : null,

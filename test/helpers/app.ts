@@ -1,0 +1,98 @@
+import { createApp } from '../../src/app.ts';
+import { createTokenService } from '../../src/auth/jwt.ts';
+import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
+import { createReadinessCheck } from '../../src/http/readiness.ts';
+import { createLogger } from '../../src/logger.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { startWireCounter, type WireCounter } from './wire-counter.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+export type GraphQLResponse<T = Record<string, unknown>> = {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: T | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  };
+};
+
+export type TestApp = {
+  db: TestDatabase;
+  wire: WireCounter;
+  /** the app's pool (connects through `wire`) */
+  pool: Db;
+  app: ReturnType<typeof createApp>;
+  /** POSTs a GraphQL operation through `app.fetch` (no port); waits until the wire is quiet. */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    opts?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<T>>;
+  tokenFor(userId: string | number): Promise<string>;
+  close(): Promise<void>;
+};
+
+/**
+ * A fresh database, the app over a pool that connects through the wire counter,
+ * so each test can assert exactly which statements a request sent.
+ */
+export async function createTestApp(options: Partial<DbOptions> & { production?: boolean } = {}): Promise<TestApp> {
+  const db = await freshDatabase();
+  const wire = await startWireCounter(db.url);
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const pool = await createDb(
+    {
+      url: wire.url,
+      poolMax: 4,
+      poolTimeoutMs: 5_000,
+      statementTimeoutMs: 5_000,
+      idleTimeoutMs: 60_000,
+      maxConnectionAgeMs: 1_800_000,
+      maxWaiting: 100,
+      slowQueryMs: 10_000,
+      ...options,
+    },
+    log,
+  );
+  const tokens = createTokenService({ secret: TEST_JWT_SECRET, ttl: '1h', production: false });
+  const app = createApp({
+    db: pool,
+    tokens,
+    limits: { maxPageSize: 100, maxBatchKeys: 500 },
+    log,
+    production: options.production ?? false,
+    corsOrigins: [],
+    ready: createReadinessCheck(pool),
+  });
+  await wire.settle();
+  wire.reset();
+  return {
+    db,
+    wire,
+    pool,
+    app,
+    tokenFor: (userId) => tokens.sign(String(userId)),
+    async gql(query, variables, opts = {}) {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...opts.headers,
+      };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      const response = await app.fetch('http://test/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as GraphQLResponse['body'];
+      await wire.settle();
+      return { status: response.status, headers: response.headers, body } as never;
+    },
+    async close() {
+      await pool.end();
+      await wire.close();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Statements per request, counted at the wire (every Query/Execute message), and
+ * projection: what each level reads.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
+
+let t: TestApp;
+let restaurantIds: string[];
+
+beforeAll(async () => {
+  t = await createTestApp();
+  restaurantIds = await insertRestaurants(t.db, 120);
+});
+afterAll(() => t?.close());
+
+describe('restaurants(first: 50)', () => {
+  it('runs one statement, two with totalCount', async () => {
+    const query = `{ restaurants(first: 50) { edges { cursor node { id name cuisineType rating } } pageInfo { hasNextPage endCursor } } }`;
+    t.wire.reset();
+    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(query);
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data?.restaurants.edges).toHaveLength(50);
+    expect(t.wire.statements).toHaveLength(1);
+
+    t.wire.reset();
+    const withCount = await t.gql<{ restaurants: { totalCount: number } }>(
+      `{ restaurants(first: 50) { totalCount edges { node { name } } } }`,
+    );
+    expect(withCount.body.data?.restaurants.totalCount).toBe(120);
+    expect(t.wire.statements).toHaveLength(2);
+  });
+
+  it('totalCount alone reads no page', async () => {
+    t.wire.reset();
+    const r = await t.gql<{ restaurants: { totalCount: number } }>(
+      `{ restaurants(cuisine: "italian") { totalCount } }`,
+    );
+    expect(r.body.data?.restaurants.totalCount).toBe(20);
+    expect(t.wire.statements).toHaveLength(1);
+    expect(t.wire.statements[0]!.sql).toContain('count(*)');
+  });
+
+  it('reads only the selected columns: name only reads neither description nor embedding', async () => {
+    t.wire.reset();
+    await t.gql(`{ restaurants(first: 50, orderBy: ID_ASC) { edges { node { name } } } }`);
+    const [statement] = t.wire.statements;
+    expect(statement!.sql).toMatch(/SELECT "id", "name" FROM restaurants/);
+    expect(statement!.sql).not.toContain('description');
+    expect(statement!.sql).not.toContain('embedding');
+  });
+
+  it('reads description only when asked, through fragments too', async () => {
+    t.wire.reset();
+    await t.gql(`
+      query { restaurants(first: 5) { edges { node { ...Card } } } }
+      fragment Card on Restaurant { name ... on Restaurant { description } }`);
+    expect(t.wire.statements[0]!.sql).toContain('"description"');
+  });
+
+  it('returns fewer row bytes for fewer columns', async () => {
+    t.wire.reset();
+    await t.gql(`{ restaurants(first: 50) { edges { node { id name cuisineType rating } } } }`);
+    const narrow = t.wire.rowBytes;
+    t.wire.reset();
+    await t.gql(`{ restaurants(first: 50) { edges { node { id name cuisineType rating description } } } }`);
+    expect(t.wire.rows).toBe(51);
+    expect(narrow).toBeLessThan(t.wire.rowBytes / 4);
+    // Q1 of the benchmark: under 100 bytes of row data per restaurant.
+    expect(narrow / 51).toBeLessThan(100);
+  });
+});
+
+describe('a user and their orders with restaurants', () => {
+  async function ordersQueryFor(orderCount: number) {
+    const userId = await insertUser(t.db, `u${orderCount}@example.com`);
+    await insertOrders(t.db, userId, restaurantIds, orderCount);
+    const token = await t.tokenFor(userId);
+    t.wire.reset();
+    const r = await t.gql<{ me: { orders: { edges: { node: { restaurant: { name: string } } }[] } } }>(
+      `{ me { name orders(first: 50) { edges { node { id totalAmount items { name } restaurant { name cuisineType } } } } } }`,
+      {},
+      { token },
+    );
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data?.me.orders.edges).toHaveLength(Math.min(orderCount, 50));
+    expect(r.body.data?.me.orders.edges[0]?.node.restaurant.name).toMatch(/^R\d{4}$/);
+    return t.wire.statements.map((s) => s.sql);
+  }
+
+  it('runs one statement per level, the same for 5 and 50 orders', async () => {
+    const five = await ordersQueryFor(5);
+    const fifty = await ordersQueryFor(50);
+    expect(five).toHaveLength(3);
+    expect(fifty).toHaveLength(3);
+    expect(fifty[0]).toContain('usersByIds');
+    expect(fifty[1]).toContain('orderPagesByUserIds');
+    expect(fifty[2]).toContain('restaurantsByIds');
+    expect(fifty[2]).not.toContain('description');
+  });
+});
