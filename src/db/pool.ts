@@ -10,23 +10,22 @@
  * - Statement and idle-in-transaction timeouts travel as startup parameters
  *   (slonik does this), never as `SET` statements. Reads never open a transaction.
  * - No ping on checkout: a broken connection fails its query, the driver destroys
- *   it and the next acquire opens a fresh one.
- * - Recycling (`DB_MAX_CONNECTION_AGE_MS`): slonik has no maximum age, so the
- *   driver factory is wrapped: a connection older than the limit is destroyed when
- *   it is released instead of going back to the pool. No round trip.
+ *   it and the next acquire opens a fresh one (driver.ts makes sure the pool
+ *   forgets it).
+ * - Recycling (`DB_MAX_CONNECTION_AGE_MS`): driver.ts.
  * - Acquire timeout and a bounded wait queue: see gate.ts.
  */
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import {
   createPool,
   type DatabaseTransactionConnection,
-  type DriverFactory,
   type Interceptor,
   type QuerySqlToken,
   SchemaValidationError,
 } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
 import type { Logger } from '../logger.ts';
+import { managedDriver } from './driver.ts';
 import { Gate } from './gate.ts';
 import { currentOperationName } from './query-scope.ts';
 
@@ -83,26 +82,6 @@ function slowQueryLog(log: Logger, slowQueryMs: number): Interceptor {
   };
 }
 
-/** Destroys connections older than `maxAgeMs` when they are released. */
-function recyclingDriver(base: DriverFactory, maxAgeMs: number): DriverFactory {
-  return async (config) => {
-    const driver = await base(config);
-    return {
-      ...driver,
-      createClient: async () => {
-        const client = await driver.createClient();
-        const bornAt = Date.now();
-        // Registered before the pool's own 'release' listener, so the pool sees a
-        // PENDING_DESTROY client and does not hand it to a waiting caller.
-        client.on('release', () => {
-          if (Date.now() - bornAt >= maxAgeMs && client.state() === 'IDLE') void client.destroy().catch(() => {});
-        });
-        return client;
-      },
-    };
-  };
-}
-
 const typeParsers = [
   // bigint ids stay strings: exact beyond 2^53 and cheap to put in global ids.
   { name: 'int8', parse: (v: string) => v },
@@ -129,8 +108,11 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     resetConnection: async () => {},
     interceptors: [resultParser, slowQueryLog(log, options.slowQueryMs)],
     typeParsers,
-    driverFactory: recyclingDriver(createPgDriverFactory(), options.maxConnectionAgeMs),
+    driverFactory: managedDriver(createPgDriverFactory(), options.maxConnectionAgeMs),
   });
+  // slonik re-emits a failed query's connection error on the pool; unhandled, an
+  // EventEmitter 'error' would end the process. The query itself still rejects.
+  pool.on('error', (error) => log.warn({ err: error }, 'database connection error'));
   const gate = new Gate(options.poolMax, options.poolTimeoutMs, options.maxWaiting);
   return {
     any: (q) => gate.run(() => pool.any(q)),
@@ -142,6 +124,6 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
       const s = pool.state();
       return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };
     },
-    end: () => pool.end(),
+    end: () => pool.end().catch((error) => log.warn({ err: error }, 'closing the pool')),
   };
 }

@@ -1,7 +1,7 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { BackendTerminatedError, ConnectionError } from 'slonik';
+import { BackendTerminatedError, BackendTerminatedUnexpectedlyError, ConnectionError } from 'slonik';
 import { GateFullError, GateTimeoutError } from '../db/gate.ts';
 import type { Logger } from '../logger.ts';
 import { ErrorCode } from '../schema/errors.ts';
@@ -12,6 +12,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
     error instanceof GateFullError ||
     error instanceof ConnectionError ||
     error instanceof BackendTerminatedError ||
+    error instanceof BackendTerminatedUnexpectedlyError ||
     (error instanceof Error &&
       /ECONNREFUSED|Connection terminated|pool (is being terminated|has ended)/i.test(error.message))
   );
@@ -22,13 +23,18 @@ function isDatabaseUnavailable(error: unknown): boolean {
  * their contract code; everything else becomes "Unexpected error." with no stack,
  * SQL or message of the original, which is logged instead.
  */
+/** By name, not `instanceof`: a second copy of graphql-js (bundlers, test runners) must not unmask errors. */
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return value instanceof Error && value.name === 'GraphQLError';
+}
+
 export function createMaskError(log: Logger) {
   return (error: unknown, message: string): Error => {
-    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
-    if (original instanceof GraphQLError && original.extensions?.code) {
-      return error instanceof GraphQLError ? error : original;
+    const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
+    if (isGraphQLError(original) && original.extensions?.code) {
+      return isGraphQLError(error) ? error : original;
     }
-    const path = error instanceof GraphQLError ? error.path : undefined;
+    const path = isGraphQLError(error) ? error.path : undefined;
     if (original instanceof PothosValidationError) {
       return createGraphQLError(original.message, { path, extensions: { code: ErrorCode.BAD_USER_INPUT } });
     }

@@ -11,7 +11,7 @@
  * The proxy cannot speak TLS: it answers an SSLRequest / GSSENCRequest with 'N' itself (so `sslmode=prefer`
  * clients fall back to plain text; `sslmode=require` clients fail clearly).
  */
-import { createServer, type Server, type Socket, connect as netConnect } from 'node:net';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 
 export type WireStatement = { sql: string; kind: 'simple' | 'extended' };
 export type WireCounter = {
