@@ -6,7 +6,7 @@ import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 
-export type AppOptions = AppDeps & {
+type AppOptions = AppDeps & {
   log: Logger;
   production: boolean;
   corsOrigins: string[];
@@ -52,5 +52,3 @@ export function createApp(opts: AppOptions) {
     plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope()],
   });
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -26,8 +26,6 @@ const Env = z.object({
   SEED_ON_FIRST_START: z.enum(['true', 'false']).default('true'),
 });
 
-export type Config = ReturnType<typeof loadConfig>;
-
 /**
  * Parses the environment once at start-up.
  * @throws Error listing every invalid variable (the server refuses to start).

@@ -8,9 +8,9 @@
  *
  * `UPDATE_SNAPSHOTS=1 npm test` rewrites the snapshots locally; never in CI.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, createTestApp } from './helpers/app.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
 
 const dir = new URL('./queries/', import.meta.url);
@@ -56,7 +56,10 @@ describe('query fixtures', () => {
         if (count) expect(statements, `${file}: statements`).toHaveLength(Number(count[1]));
       }
       const base = file.replace(/\.test\.graphql$/, '');
-      await snapshot(new URL(`${base}.sql`, dir), `${statements.map((s) => s.sql.trim().replace(/\n\s+/g, '\n  ')).join(';\n\n')};\n`);
+      await snapshot(
+        new URL(`${base}.sql`, dir),
+        `${statements.map((s) => s.sql.trim().replace(/\n\s+/g, '\n  ')).join(';\n\n')};\n`,
+      );
       await snapshot(new URL(`${base}.json`, dir), `${JSON.stringify(response.body, null, 2)}\n`);
     });
   }

@@ -15,7 +15,7 @@ const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 /** Arbitrary constant shared by every gateway process: "tastematch migrate". */
 const LOCK_KEY = 7_342_001;
 
-export type Migration = { version: string; name: string; sql: string; checksum: string };
+type Migration = { version: string; name: string; sql: string; checksum: string };
 
 export async function listMigrations(): Promise<Migration[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
@@ -32,7 +32,7 @@ export async function listMigrations(): Promise<Migration[]> {
   );
 }
 
-export type MigrateResult = { applied: string[]; current: string | null };
+type MigrateResult = { applied: string[]; current: string | null };
 
 /**
  * Applies pending migrations to `databaseUrl`; idempotent.

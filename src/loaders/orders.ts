@@ -29,7 +29,7 @@ export function ordersById(db: Db, viewerId: string | null, maxBatchSize: number
   );
 }
 
-export type OrderPageRequest = OrdersPageKey & { columns: readonly OrderColumn[] };
+type OrderPageRequest = OrdersPageKey & { columns: readonly OrderColumn[] };
 
 /**
  * Keyset pages of orders per user: every page requested in one tick (any users,

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startWireCounter, type WireCounter } from './wire-counter.ts';
 
-export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
 export type GraphQLResponse<T = Record<string, unknown>> = {
   status: number;

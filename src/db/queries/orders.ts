@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { columnList } from '../columns.ts';
 import type { Db } from '../pool.ts';
 
-export const OrderItem = z.object({ name: z.string(), quantity: z.number().int(), price: z.number() });
+const OrderItem = z.object({ name: z.string(), quantity: z.number().int(), price: z.number() });
 
 export const OrderRow = z
   .object({

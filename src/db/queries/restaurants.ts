@@ -81,7 +81,7 @@ function where(conditions: FragmentSqlToken[]): FragmentSqlToken {
 }
 
 /** Keyset position: the sort key values of the last row of the previous page. */
-export type RestaurantAfter = readonly (string | number)[];
+type RestaurantAfter = readonly (string | number)[];
 
 function keysetCondition(order: RestaurantOrder, after: RestaurantAfter): FragmentSqlToken {
   switch (order) {
