@@ -93,7 +93,7 @@ function restaurantFilter(args: {
     throw badUserInput('"cuisine" must be at most 100 characters', { argument: 'cuisine' });
   }
   return {
-    cuisine: args.cuisine?.trim().toLowerCase() || null,
+    cuisine: args.cuisine?.trim() || null,
     minRating: args.minRating ?? null,
     priceRange: args.priceRange ?? null,
     search: args.search?.trim() || null,
