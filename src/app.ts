@@ -1,3 +1,4 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { withQueryScope } from './db/query-scope.ts';
@@ -49,6 +50,8 @@ export function createApp(opts: AppOptions) {
       error: (...a) => log.error(a.map(String).join(' ')),
     },
     context: ({ request }) => createContext(opts, request),
-    plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope()],
+    // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
+    // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
+    plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope(), useGraphQlJit()],
   });
 }
