@@ -1,6 +1,6 @@
 /**
  * One benchmarked server in its own process (so its RSS is its own):
- * `node --import tsx bench/server-process.ts gateway|naive`, with BENCH_DB_URL and
+ * `node dist-bench/bench/server-process.js gateway|naive` (compiled by bench/run.ts), with BENCH_DB_URL and
  * JWT_SECRET. Listens on 127.0.0.1, prints `READY <port>`, exits on SIGTERM.
  */
 import { createServer } from 'node:http';
@@ -14,7 +14,7 @@ import { createNaiveApp } from './naive-app.ts';
 const kind = process.argv[2];
 const url = process.env.BENCH_DB_URL;
 if (!url || (kind !== 'gateway' && kind !== 'naive')) {
-  console.error('usage: BENCH_DB_URL=… node --import tsx bench/server-process.ts gateway|naive');
+  console.error('usage: BENCH_DB_URL=… node dist-bench/bench/server-process.js gateway|naive');
   process.exit(2);
 }
 const log = createLogger('warn');
