@@ -1,4 +1,6 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
+import { selectedFieldNames } from '../loaders/projection.ts';
 import { badUserInput } from './errors.ts';
 
 /**
@@ -45,3 +47,33 @@ export function decodeCursor<T extends z.ZodTypeAny>(cursor: string, kind: strin
 
 /** Bigint ids as decimal strings (also what Relay global ids carry). */
 export const IdString = z.string().regex(/^\d{1,19}$/);
+
+/**
+ * A connection value from a keyset query that read `first + 1` rows (the extra row
+ * only tells `hasNextPage`). `extra` carries what `totalCount` needs.
+ */
+export function connectionFromRows<R, E extends object>(
+  rows: readonly R[],
+  first: number,
+  hasPreviousPage: boolean,
+  cursorOf: (row: R) => string,
+  extra: E,
+) {
+  const edges = rows.slice(0, first).map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    ...extra,
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** True when a connection selection needs rows; `{ totalCount }` alone needs none. */
+export function selectsPage(info: GraphQLResolveInfo, connectionType: string): boolean {
+  const top = selectedFieldNames(info, [connectionType]);
+  return top.has('edges') || top.has('pageInfo');
+}

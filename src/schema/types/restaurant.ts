@@ -13,7 +13,7 @@ import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
 import { builder } from '../builder.ts';
 import { badUserInput, must, notFound } from '../errors.ts';
-import { decodeCursor, encodeCursor, IdString, pageSize } from '../pagination.ts';
+import { connectionFromRows, decodeCursor, encodeCursor, IdString, pageSize, selectsPage } from '../pagination.ts';
 
 export const PriceRange = builder.enumType('PriceRange', {
   values: { LOW: { value: 'low' }, MEDIUM: { value: 'medium' }, HIGH: { value: 'high' } } as const,
@@ -129,12 +129,8 @@ builder.queryFields((t) => ({
       const kind = `restaurants:${order}`;
       const after = args.after ? decodeCursor(args.after, kind, CURSOR_VALUES[order]) : null;
       const filter = restaurantFilter(args);
-      const top = selectedFieldNames(info, ['RestaurantConnection']);
       const page: RestaurantPage = { filter };
-      // `restaurants { totalCount }` alone needs no page.
-      if (!top.has('edges') && !top.has('pageInfo')) {
-        return { ...page, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } };
-      }
+      if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
       const keyColumns = RESTAURANT_ORDER_KEYS[order];
       const columns = columnsFor(
         selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE),
@@ -142,23 +138,12 @@ builder.queryFields((t) => ({
         ['id', ...keyColumns],
       );
       const rows = await selectRestaurantPage(ctx.db, { filter, order, after, limit: first + 1, columns });
-      const edges = rows.slice(0, first).map((row) => ({
-        cursor: encodeCursor(
+      const cursorOf = (row: RestaurantRow) =>
+        encodeCursor(
           kind,
           keyColumns.map((c) => must(row[c], c)),
-        ),
-        node: row,
-      }));
-      return {
-        ...page,
-        edges,
-        pageInfo: {
-          hasNextPage: rows.length > first,
-          hasPreviousPage: after !== null,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+        );
+      return connectionFromRows(rows, first, after !== null, cursorOf, page);
     },
   }),
 

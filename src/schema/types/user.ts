@@ -1,9 +1,10 @@
+import type { OrderRow } from '../../db/queries/orders.ts';
 import type { UserRow } from '../../db/queries/users.ts';
 import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { USER_FIELD_COLUMNS } from '../../loaders/users.ts';
 import { builder } from '../builder.ts';
 import { must, notFound } from '../errors.ts';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination.ts';
+import { connectionFromRows, decodeCursor, encodeCursor, pageSize, selectsPage } from '../pagination.ts';
 import {
   ORDER_CURSOR_KIND,
   ORDER_EDGE_NODE,
@@ -37,10 +38,7 @@ builder.node(User, {
         const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
         const afterValues = args.after ? decodeCursor(args.after, ORDER_CURSOR_KIND, OrderCursorValues) : null;
         const page: OrderPage = { userId: user.id };
-        const top = selectedFieldNames(info, ['OrderConnection']);
-        if (!top.has('edges') && !top.has('pageInfo')) {
-          return { ...page, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } };
-        }
+        if (!selectsPage(info, 'OrderConnection')) return connectionFromRows([], 0, false, String, page);
         const columns = [
           ...new Set([...orderColumns(info, ['Order', 'Node'], ORDER_EDGE_NODE), 'order_date' as const]),
         ].sort();
@@ -50,20 +48,9 @@ builder.node(User, {
           limit: first + 1,
           columns,
         });
-        const edges = rows.slice(0, first).map((row) => ({
-          cursor: encodeCursor(ORDER_CURSOR_KIND, [must(row.order_date, 'order_date').toISOString(), row.id]),
-          node: row,
-        }));
-        return {
-          ...page,
-          edges,
-          pageInfo: {
-            hasNextPage: rows.length > first,
-            hasPreviousPage: afterValues !== null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        const cursorOf = (row: OrderRow) =>
+          encodeCursor(ORDER_CURSOR_KIND, [must(row.order_date, 'order_date').toISOString(), row.id]);
+        return connectionFromRows(rows, first, afterValues !== null, cursorOf, page);
       },
     }),
   }),
