@@ -34,6 +34,8 @@ export function createMaskError(log: Logger) {
     if (isGraphQLError(original) && original.extensions?.code) {
       return isGraphQLError(error) ? error : original;
     }
+    // A GraphQLError of its own (no original) is about the request: variable coercion and the like.
+    if (isGraphQLError(error) && !error.originalError) return withCode(error);
     const path = isGraphQLError(error) ? error.path : undefined;
     if (original instanceof PothosValidationError) {
       return createGraphQLError(original.message, { path, extensions: { code: ErrorCode.BAD_USER_INPUT } });
@@ -54,18 +56,23 @@ export function createMaskError(log: Logger) {
  * Gives every error a code. Errors that reach here without one come from the request
  * document itself (syntax, validation, variable coercion such as an unknown enum value).
  */
+const OWN_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** The error with a contract code: a missing or foreign one (Yoga's GRAPHQL_PARSE_FAILED…) becomes BAD_USER_INPUT. */
+function withCode(e: GraphQLError): GraphQLError {
+  return OWN_CODES.has(String(e.extensions?.code))
+    ? e
+    : new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        extensions: { ...e.extensions, code: ErrorCode.BAD_USER_INPUT },
+      });
+}
+
 export function useErrorCodes(): Plugin {
-  const withCode = (e: GraphQLError) =>
-    e.extensions?.code
-      ? e
-      : new GraphQLError(e.message, {
-          nodes: e.nodes,
-          source: e.source,
-          positions: e.positions,
-          path: e.path,
-          originalError: e.originalError,
-          extensions: { ...e.extensions, code: ErrorCode.BAD_USER_INPUT },
-        });
   return {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors) {

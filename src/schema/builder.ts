@@ -1,7 +1,11 @@
 import SchemaBuilder from '@pothos/core';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.ts';
-import { notFound } from './errors.ts';
+import { badUserInput, notFound } from './errors.ts';
+
+/** The node types and their id shape (bigint keys as decimal strings). */
+const NODE_TYPES = new Set(['Restaurant', 'Order', 'User']);
+const ID = /^[1-9]\d{0,18}$/;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -19,6 +23,17 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     // `nodes` is not part of the contract.
     nodesQueryOptions: false,
+    // Refuse ids of unknown types or with a non-numeric key before any loader or SQL sees them.
+    decodeGlobalID: (globalID) => {
+      let decoded: { typename: string; id: string } | undefined;
+      try {
+        decoded = decodeGlobalID(globalID);
+      } catch {}
+      if (!decoded || !NODE_TYPES.has(decoded.typename) || !ID.test(decoded.id)) {
+        throw badUserInput(`Invalid id: ${JSON.stringify(globalID.slice(0, 100))}`, { argument: 'id' });
+      }
+      return decoded;
+    },
     // A missing id and one the viewer may not see give the same NOT_FOUND.
     nodeQueryOptions: {
       resolve: async (_root, args, _ctx, _info, resolveNode) => {
