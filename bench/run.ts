@@ -1,21 +1,28 @@
 /**
- * `npm run bench`: the gateway against a deliberately naive resolver set, in one run,
- * on the machine's PostgreSQL. Not part of `npm test`.
+ * `npm run bench`: the gateway against a deliberately naive resolver set (bench/naive-app.ts), in one
+ * run, on the machine's PostgreSQL. Not part of `npm test`. docs/BENCHMARKS.md explains the columns.
  *
- * Seeds a scratch database (10,000 restaurants / 10,000 users / 200,000 orders), starts
- * each server as its own process behind a wire counter, and for each query measures
- * statements and row bytes per request (at the wire), requests/s and p99 at 10
- * connections (autocannon; medians of --runs), and peak RSS (VmHWM). Prints a table,
- * writes bench/results/<date>.json and latest.json, and refreshes docs/BENCHMARKS.md.
+ * 1. Creates a scratch database (tm_bench_<ms>; dropped at the end, also on failure and SIGINT/SIGTERM),
+ *    migrates it and seeds 10,000 restaurants / 10,000 users / 200,000 orders.
+ * 2. Per server, one child process behind a wire counter (test/helpers/wire-counter.ts): statements, rows and
+ *    row bytes of one request per query, after a warm one.
+ * 3. Per loaded query (Q1, Q2), a fresh child process per server connected straight to PostgreSQL: a warm-up,
+ *    then --runs load runs of --duration seconds at 10 connections (autocannon), gateway and naive runs
+ *    alternating (ABBA…) so drift on the shared machine hits both; medians of req/s, p99, CPU per request
+ *    (server process and PostgreSQL backends, from /proc); peak RSS (VmHWM, and RSS sampled every 100 ms).
+ * 4. Prints the tables and PASS/FAIL lines, writes bench/results/<ISO date>.json and latest.json, and
+ *    replaces the part of docs/BENCHMARKS.md between `<!-- bench:start -->` and `<!-- bench:end -->`.
  *
- * The servers run as compiled JavaScript (tsconfig.bench.json → dist-bench/).
+ * The servers run as compiled JavaScript (tsconfig.bench.json → dist-bench/), as in production: tsx's loader
+ * would add its own CPU and ~50 MB of RSS to each. All traffic stays on 127.0.0.1; every loop is bounded.
  *
- * Flags: --quick (1,000/1,000/20,000), --restaurants/--users/--orders N, --duration S (10),
- * --runs N (3), --warmup S (2). BENCH_DATABASE_URL: admin URL (default postgres@127.0.0.1:5432).
+ * Flags: --quick (1,000/1,000/20,000), --restaurants/--users/--orders N, --duration S (10), --runs N (3),
+ * --warmup S (2). BENCH_DATABASE_URL: admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -23,6 +30,9 @@ import { createTokenService } from '../src/auth/jwt.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { DEMO_EMAIL, seedDatabase } from '../src/db/seed.ts';
 import { startWireCounter, type WireCounter } from '../test/helpers/wire-counter.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Options
 
 const { values: flags } = parseArgs({
   options: {
@@ -35,19 +45,20 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '2' },
   },
 });
-const num = (v: string | undefined, fallback: number) => {
+const num = (name: string, v: string | undefined, fallback: number, min: number) => {
   const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${v}`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${v}`);
   return n;
 };
 const sizes = {
-  restaurants: num(flags.restaurants, flags.quick ? 1_000 : 10_000),
-  users: num(flags.users, flags.quick ? 1_000 : 10_000),
-  orders: num(flags.orders, flags.quick ? 20_000 : 200_000),
+  restaurants: num('restaurants', flags.restaurants, flags.quick ? 1_000 : 10_000, 1),
+  users: num('users', flags.users, flags.quick ? 1_000 : 10_000, 1),
+  orders: num('orders', flags.orders, flags.quick ? 20_000 : 200_000, 50),
 };
-const duration = num(flags.duration, 10);
-const runs = Math.max(1, num(flags.runs, 3));
-const warmup = num(flags.warmup, 2);
+const duration = num('duration', flags.duration, 10, 1);
+const runs = num('runs', flags.runs, 3, 1);
+const warmup = num('warmup', flags.warmup, 2, 0);
+const CONNECTIONS = 10;
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbName = `tm_bench_${Date.now()}`;
@@ -58,26 +69,43 @@ const dbUrl = (() => {
 })();
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
-const QUERIES = {
-  Q1: { levels: 1, auth: false, query: '{ restaurants(first: 50) { edges { node { id name cuisineType rating } } } }' },
-  Q2: {
-    levels: 3,
-    auth: true,
-    query:
-      '{ me { orders(first: 50) { edges { node { id orderDate totalAmount restaurant { name cuisineType } } } } } }',
-  },
-  Q2_5: {
-    levels: 3,
-    auth: true,
-    query:
-      '{ me { orders(first: 5) { edges { node { id orderDate totalAmount restaurant { name cuisineType } } } } } }',
-  },
-} as const;
-type QueryName = keyof typeof QUERIES;
-const LOADED: QueryName[] = ['Q1', 'Q2'];
+// ---------------------------------------------------------------------------------------------
+// Queries. `levels`: the statements the gateway must send (one per level, whatever the list size);
+// `edges`: the list length a correct answer has; `load`: measured under load (the others only at the wire).
 
+type QuerySpec = {
+  levels: number;
+  auth: boolean;
+  edges: number;
+  path: readonly string[];
+  load: boolean;
+  query: string;
+};
+const restaurantsQuery = (n: number) =>
+  `{ restaurants(first: ${n}) { edges { node { id name cuisineType rating } } } }`;
+const ordersQuery = (n: number) =>
+  `{ me { orders(first: ${n}) { edges { node { id orderDate totalAmount restaurant { name cuisineType } } } } } }`;
+const QUERIES = {
+  Q1: { levels: 1, auth: false, edges: 50, path: ['restaurants'], load: true, query: restaurantsQuery(50) },
+  Q1_5: { levels: 1, auth: false, edges: 5, path: ['restaurants'], load: false, query: restaurantsQuery(5) },
+  Q2: { levels: 3, auth: true, edges: 50, path: ['me', 'orders'], load: true, query: ordersQuery(50) },
+  Q2_5: { levels: 3, auth: true, edges: 5, path: ['me', 'orders'], load: false, query: ordersQuery(5) },
+} satisfies Record<string, QuerySpec>;
+type QueryName = keyof typeof QUERIES;
+const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
+const LOADED = QUERY_NAMES.filter((n) => QUERIES[n].load);
+
+type Kind = 'gateway' | 'naive';
+const KINDS: readonly Kind[] = ['gateway', 'naive'];
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every child and wire counter is tracked; the scratch database is dropped whatever happens.
+
+type Server = { kind: Kind; proc: ChildProcess; pid: number; url: string };
 const children = new Set<ChildProcess>();
 const counters = new Set<WireCounter>();
+let dbCreated = false;
+let interrupted = false;
 
 async function admin(sql: string) {
   const c = new pg.Client({ connectionString: adminUrl });
@@ -89,17 +117,45 @@ async function admin(sql: string) {
   }
 }
 
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const c of children) c.kill('SIGKILL');
-  for (const w of counters) await w.close().catch(() => {});
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+let cleaning: Promise<void> | undefined;
+function cleanup() {
+  cleaning ??= (async () => {
+    for (const c of children) c.kill('SIGKILL');
+    children.clear();
+    for (const w of counters) await w.close().catch(() => {});
+    counters.clear();
+    if (dbCreated) {
+      await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((e: Error) =>
+        process.stderr.write(`could not drop ${dbName}: ${e.message}\n`),
+      );
+    }
+  })();
+  return cleaning;
 }
-process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping servers, dropping ${dbName}\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// Last resort (e.g. process.exit elsewhere): children also exit by themselves when their stdin closes.
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
-function readStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+// ---------------------------------------------------------------------------------------------
+// /proc readings: memory, CPU time of a process, of the database's backends, of the machine.
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
@@ -108,17 +164,66 @@ function readStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   }
 }
 
-async function startServer(kind: 'gateway' | 'naive', databaseUrl: string) {
-  // Compiled JavaScript, as in production: tsx's loader thread alone adds ~50 MB of RSS.
-  const child = spawn(process.execPath, ['dist-bench/bench/server-process.js', kind], {
+/** User + system CPU time of a process, ms (0 when it is gone). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // fields 14 (utime), 15 (stime)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time of every PostgreSQL backend connected to the scratch database (its process title names it). */
+function backendCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (title.startsWith('postgres:') && title.includes(` ${dbName} `)) out.set(Number(entry), processCpuMs(+entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const t = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = t.reduce((a, b) => a + b, 0);
+  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total }; // idle, iowait
+}
+
+type CpuSnapshot = {
+  server: number;
+  backends: Map<number, number>;
+  machine: { busy: number; total: number };
+  self: NodeJS.CpuUsage;
+};
+const snapshot = (pid: number): CpuSnapshot => ({
+  server: processCpuMs(pid),
+  backends: backendCpuMs(),
+  machine: machineCpu(),
+  self: process.cpuUsage(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+async function startServer(kind: Kind, databaseUrl: string): Promise<Server> {
+  const proc = spawn(process.execPath, ['dist-bench/bench/server-process.js', kind], {
     env: { ...process.env, BENCH_DB_URL: databaseUrl, JWT_SECRET, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  children.add(child);
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${kind} did not start`)), 30_000);
-    child.stdout!.on('data', (d) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000);
+    proc.stdout!.on('data', (d) => {
       out += d;
       const m = /READY (\d+)/.exec(out);
       if (m) {
@@ -126,10 +231,83 @@ async function startServer(kind: 'gateway' | 'naive', databaseUrl: string) {
         resolve(Number(m[1]));
       }
     });
-    child.on('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} server exited (${signal ?? code}) before it was ready`));
+    });
+  }).catch((error: Error) => {
+    proc.kill('SIGKILL');
+    throw error;
   });
-  return { child, url: `http://127.0.0.1:${port}/graphql` };
+  return { kind, proc, pid: proc.pid!, url: `http://127.0.0.1:${port}/graphql` };
 }
+
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+async function stopServer(server: Server) {
+  const { proc } = server;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function requestOptions(url: string, name: QueryName, token: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (QUERIES[name].auth) headers.authorization = `Bearer ${token}`;
+  return { url, method: 'POST' as const, headers, body: JSON.stringify({ query: QUERIES[name].query }) };
+}
+
+/** One request, checked: HTTP 200, no errors, the expected number of edges. @returns the response body. */
+async function checkedRequest(server: Server, name: QueryName, token: string): Promise<string> {
+  const { url, ...init } = requestOptions(server.url, name, token);
+  const response = await fetch(url, init);
+  const text = await response.text();
+  const what = `${server.kind} ${name}`;
+  if (response.status !== 200) throw new Error(`${what}: HTTP ${response.status}: ${text.slice(0, 500)}`);
+  const body = JSON.parse(text) as { data?: Record<string, unknown>; errors?: unknown };
+  if (body.errors) throw new Error(`${what}: ${JSON.stringify(body.errors).slice(0, 500)}`);
+  let node: unknown = body.data;
+  for (const key of QUERIES[name].path) node = (node as Record<string, unknown> | null | undefined)?.[key];
+  const edges = (node as { edges?: unknown[] } | null | undefined)?.edges;
+  if (edges?.length !== QUERIES[name].edges) {
+    throw new Error(`${what}: expected ${QUERIES[name].edges} edges, got ${edges?.length ?? 'none'}`);
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+type WireStats = { statements: number; rows: number; rowBytes: number; sql: string[] };
+type RunStats = {
+  reqPerSec: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  serverCpuMsPerReq: number;
+  pgCpuMsPerReq: number;
+  loadGeneratorCpuMsPerReq: number;
+  machineBusyPct: number;
+};
+type LoadStats = {
+  runs: RunStats[];
+  warmupFailures: number;
+  reqPerSec: number;
+  p99Ms: number;
+  serverCpuMsPerReq: number;
+  pgCpuMsPerReq: number;
+  machineBusyPct: number;
+  failures: number;
+  failed: boolean;
+  peakRssMB: number;
+  sampledPeakRssMB: number;
+};
+type Cell = { server: Kind; query: QueryName; wire: WireStats; load?: LoadStats };
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -137,101 +315,147 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-type Row = {
-  server: 'gateway' | 'naive';
-  query: QueryName;
-  statements: number;
-  rowBytes: number;
-  rows: number;
-  reqPerSec?: number;
-  p99Ms?: number;
-  non2xx?: number;
-};
-
-async function request(url: string, name: QueryName, token: string) {
-  const q = QUERIES[name];
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (q.auth) headers.authorization = `Bearer ${token}`;
-  return { url, method: 'POST' as const, headers, body: JSON.stringify({ query: q.query }) };
-}
-
-/**
- * Two processes per server: one behind the wire counter for statements and bytes, then
- * one connected directly for the load runs, so the counter's own CPU (it parses every
- * message, which costs the naive set's 52 round trips the most) is not in the timings.
- */
-async function measure(kind: 'gateway' | 'naive', token: string) {
-  const rows: Row[] = [];
+/** Statements and bytes at the wire: one child behind a wire counter, one request per query after a warm one. */
+async function measureWire(kind: Kind, token: string): Promise<Map<QueryName, WireStats>> {
+  const out = new Map<QueryName, WireStats>();
   const wire = await startWireCounter(dbUrl);
   counters.add(wire);
-  const counted = await startServer(kind, wire.url);
+  let server: Server | undefined;
   try {
-    for (const name of Object.keys(QUERIES) as QueryName[]) {
-      const r = await request(counted.url, name, token);
-      await fetch(r.url, r); // warm: connections open, plans cached
+    server = await startServer(kind, wire.url);
+    for (const name of QUERY_NAMES) {
+      await checkedRequest(server, name, token); // warm: connections open, type oids read
       await wire.settle();
       wire.reset();
-      const response = (await (await fetch(r.url, r)).json()) as { errors?: unknown };
+      await checkedRequest(server, name, token);
       await wire.settle();
-      if (response.errors) throw new Error(`${kind} ${name}: ${JSON.stringify(response.errors)}`);
-      rows.push({
-        server: kind,
-        query: name,
+      out.set(name, {
         statements: wire.statements.length,
-        rowBytes: wire.rowBytes,
         rows: wire.rows,
+        rowBytes: wire.rowBytes,
+        sql: wire.statements.map((s) => s.sql.replace(/\s+/g, ' ').trim()),
       });
     }
   } finally {
-    stopServer(counted.child);
+    if (server) await stopServer(server);
     await wire.close();
     counters.delete(wire);
   }
+  return out;
+}
 
-  const loaded = await startServer(kind, dbUrl);
-  let rssPeakSampled = 0;
+async function loadRun(server: Server, name: QueryName, token: string, expectBody: string, seconds: number) {
+  // A pause first: the previous run's last requests (still being answered when autocannon returns) finish.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = snapshot(server.pid);
+  const r = await autocannon({
+    ...requestOptions(server.url, name, token),
+    connections: CONNECTIONS,
+    duration: seconds,
+    expectBody,
+  });
+  const after = snapshot(server.pid);
+  const requests = Math.max(1, r.requests.total);
+  let pgMs = 0;
+  for (const [pid, ms] of after.backends) pgMs += ms - (before.backends.get(pid) ?? 0);
+  const self = process.cpuUsage(before.self);
+  const stats: RunStats = {
+    reqPerSec: r.requests.average,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    mismatches: r.mismatches,
+    serverCpuMsPerReq: (after.server - before.server) / requests,
+    pgCpuMsPerReq: pgMs / requests,
+    loadGeneratorCpuMsPerReq: (self.user + self.system) / 1000 / requests,
+    machineBusyPct: (100 * (after.machine.busy - before.machine.busy)) / (after.machine.total - before.machine.total),
+  };
+  return stats;
+}
+const failuresOf = (r: RunStats) => r.non2xx + r.errors + r.timeouts + r.mismatches;
+
+/**
+ * One query under load: a fresh child per server (so VmHWM is this scenario's), both checked and warmed,
+ * then the runs alternating gateway/naive, naive/gateway, … .
+ */
+async function measureLoad(name: QueryName, token: string): Promise<Record<Kind, LoadStats>> {
+  const servers: Server[] = [];
+  const sampled = new Map<Kind, number>();
   const sampler = setInterval(() => {
-    rssPeakSampled = Math.max(rssPeakSampled, readStatus(loaded.child.pid!, 'VmRSS'));
+    for (const s of servers) sampled.set(s.kind, Math.max(sampled.get(s.kind) ?? 0, memoryMB(s.pid, 'VmRSS')));
   }, 100);
   try {
-    for (const name of LOADED) {
-      const row = rows.find((r) => r.query === name)!;
-      const opts = { ...(await request(loaded.url, name, token)), connections: 10 };
-      if (warmup) await autocannon({ ...opts, duration: warmup });
-      const results = [];
-      for (let i = 0; i < runs; i++) results.push(await autocannon({ ...opts, duration }));
-      row.reqPerSec = median(results.map((r) => r.requests.average));
-      row.p99Ms = median(results.map((r) => r.latency.p99));
-      row.non2xx = results.reduce((n, r) => n + r.non2xx + r.errors, 0);
-      process.stderr.write(`  ${kind} ${name}: ${row.reqPerSec.toFixed(0)} req/s, p99 ${row.p99Ms} ms\n`);
+    for (const kind of KINDS) servers.push(await startServer(kind, dbUrl));
+    const bodies = new Map<Kind, string>();
+    const warmupFailures = new Map<Kind, number>();
+    for (const s of servers) {
+      bodies.set(s.kind, await checkedRequest(s, name, token));
+      if (warmup) warmupFailures.set(s.kind, failuresOf(await loadRun(s, name, token, bodies.get(s.kind)!, warmup)));
     }
-    return { rows, peakRssMB: Math.max(readStatus(loaded.child.pid!, 'VmHWM'), rssPeakSampled) };
+    const results = new Map<Kind, RunStats[]>(KINDS.map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const s of i % 2 === 0 ? servers : [...servers].reverse()) {
+        const r = await loadRun(s, name, token, bodies.get(s.kind)!, duration);
+        results.get(s.kind)!.push(r);
+        process.stderr.write(
+          `  ${name} ${s.kind.padEnd(7)} run ${i + 1}/${runs}: ${r.reqPerSec.toFixed(0)} req/s, p99 ${r.p99Ms} ms, ` +
+            `server ${r.serverCpuMsPerReq.toFixed(2)} + PostgreSQL ${r.pgCpuMsPerReq.toFixed(2)} CPU ms/req, ` +
+            `machine ${r.machineBusyPct.toFixed(0)}% busy${failuresOf(r) ? `, ${failuresOf(r)} FAILED requests` : ''}\n`,
+        );
+      }
+    }
+    const out = {} as Record<Kind, LoadStats>;
+    for (const s of servers) {
+      const rs = results.get(s.kind)!;
+      const failures = rs.reduce((n, r) => n + failuresOf(r), 0) + (warmupFailures.get(s.kind) ?? 0);
+      out[s.kind] = {
+        runs: rs,
+        warmupFailures: warmupFailures.get(s.kind) ?? 0,
+        reqPerSec: median(rs.map((r) => r.reqPerSec)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        serverCpuMsPerReq: median(rs.map((r) => r.serverCpuMsPerReq)),
+        pgCpuMsPerReq: median(rs.map((r) => r.pgCpuMsPerReq)),
+        machineBusyPct: median(rs.map((r) => r.machineBusyPct)),
+        failures,
+        failed: failures > 0,
+        peakRssMB: memoryMB(s.pid, 'VmHWM'),
+        sampledPeakRssMB: Math.max(sampled.get(s.kind) ?? 0, memoryMB(s.pid, 'VmRSS')),
+      };
+    }
+    return out;
   } finally {
     clearInterval(sampler);
-    stopServer(loaded.child);
+    await Promise.all(servers.map(stopServer));
   }
 }
 
-function stopServer(child: ChildProcess) {
-  child.kill('SIGTERM');
-  children.delete(child);
-}
+// ---------------------------------------------------------------------------------------------
+// Report
 
 function fmt(n: number | undefined, digits = 0) {
-  return n === undefined
-    ? ''
+  return n === undefined || !Number.isFinite(n)
+    ? '–'
     : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? '–' : `${fmt(a / b, 1)}×`;
 
 async function main() {
   const started = Date.now();
+  process.stderr.write('compiling the servers (tsconfig.bench.json → dist-bench/)…\n');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench.json'], {
     stdio: 'inherit',
   });
   cpSync('src/db/migrations', 'dist-bench/src/db/migrations', { recursive: true });
+
   await admin(`CREATE DATABASE ${dbName}`);
+  dbCreated = true;
   await migrate(dbUrl);
-  process.stderr.write(`seeding ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…\n`);
+  process.stderr.write(
+    `seeding ${dbName}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…\n`,
+  );
   let lastLine = '';
   await seedDatabase(dbUrl, {
     ...sizes,
@@ -245,86 +469,144 @@ async function main() {
   });
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
+  // Settle the database before measuring: the seed's inserts would otherwise trigger autovacuum and a
+  // checkpoint in the middle of the first load runs.
+  process.stderr.write('VACUUM (ANALYZE), CHECKPOINT…\n');
+  await c.query('VACUUM (ANALYZE)');
+  await c.query('CHECKPOINT').catch((e: Error) => process.stderr.write(`  (no CHECKPOINT: ${e.message})\n`));
   const demo = (await c.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [DEMO_EMAIL])).rows[0];
+  const pgVersion = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
   await c.end();
-  if (!demo) throw new Error('seed has no demo user');
+  if (!demo) throw new Error('the seed has no demo user');
   const token = await createTokenService({ secret: JWT_SECRET, ttl: '2h', production: false }).sign(String(demo.id));
 
-  process.stderr.write('gateway…\n');
-  const gateway = await measure('gateway', token);
-  process.stderr.write('naive…\n');
-  const naive = await measure('naive', token);
+  const cells: Cell[] = [];
+  for (const kind of KINDS) {
+    process.stderr.write(`${kind}: statements and bytes at the wire…\n`);
+    for (const [query, wire] of await measureWire(kind, token)) cells.push({ server: kind, query, wire });
+  }
+  for (const name of LOADED) {
+    process.stderr.write(
+      `${name} under load: ${warmup} s warm-up, then ${runs} × ${duration} s per server at ${CONNECTIONS} connections…\n`,
+    );
+    const load = await measureLoad(name, token);
+    for (const kind of KINDS) cells.find((c) => c.server === kind && c.query === name)!.load = load[kind];
+  }
+  const cell = (server: Kind, query: QueryName) => cells.find((c) => c.server === server && c.query === query)!;
 
-  const table: string[] = [
-    '| query | server | statements/request | row bytes/request | req/s (median) | p99 ms (median) |',
-    '|---|---|---:|---:|---:|---:|',
+  // Tables
+  const table = [
+    '| query | server | statements/request | row bytes/request | req/s | p99 ms | server CPU ms/request | PostgreSQL CPU ms/request | peak RSS MB | load |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  const ratios: string[] = [];
-  const checks: { name: string; pass: boolean }[] = [];
-  for (const name of Object.keys(QUERIES) as QueryName[]) {
-    const g = gateway.rows.find((r) => r.query === name)!;
-    const n = naive.rows.find((r) => r.query === name)!;
-    for (const r of [g, n]) {
+  for (const name of QUERY_NAMES) {
+    for (const kind of KINDS) {
+      const { wire, load } = cell(kind, name);
+      const status = !load ? '' : load.failed ? `**FAILED** (${load.failures} bad responses)` : 'ok';
       table.push(
-        `| ${name} | ${r.server} | ${r.statements} | ${fmt(r.rowBytes)} | ${fmt(r.reqPerSec)} | ${fmt(r.p99Ms, 1)} |`,
+        `| ${name} | ${kind} | ${wire.statements} | ${fmt(wire.rowBytes)} | ${fmt(load?.reqPerSec)} | ${fmt(load?.p99Ms)} | ` +
+          `${fmt(load?.serverCpuMsPerReq, 2)} | ${fmt(load?.pgCpuMsPerReq, 2)} | ${fmt(load?.peakRssMB)} | ${status} |`,
       );
     }
-    const line = [
-      `${name}: naive/gateway statements ${fmt(n.statements / g.statements, 1)}x, bytes ${fmt(n.rowBytes / g.rowBytes, 1)}x`,
-    ];
-    if (g.reqPerSec && n.reqPerSec) line.push(`gateway/naive req/s ${fmt(g.reqPerSec / n.reqPerSec, 1)}x`);
-    ratios.push(line.join(', '));
-    checks.push({
-      name: `${name}: gateway statements per request = ${QUERIES[name].levels} levels (got ${g.statements})`,
-      pass: g.statements === QUERIES[name].levels,
-    });
-    if (g.non2xx || n.non2xx) checks.push({ name: `${name}: no failed requests under load`, pass: false });
   }
-  const q1 = gateway.rows.find((r) => r.query === 'Q1')!;
-  const bytesPerRestaurant = q1.rowBytes / q1.rows;
+  const ratios = [
+    '| query | statements naive/gateway | row bytes naive/gateway | req/s gateway/naive | p99 naive/gateway | server CPU/request naive/gateway | PostgreSQL CPU/request naive/gateway |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const name of QUERY_NAMES) {
+    const g = cell('gateway', name);
+    const n = cell('naive', name);
+    ratios.push(
+      `| ${name} | ${ratio(n.wire.statements, g.wire.statements)} | ${ratio(n.wire.rowBytes, g.wire.rowBytes)} | ` +
+        `${ratio(g.load?.reqPerSec, n.load?.reqPerSec)} | ${ratio(n.load?.p99Ms, g.load?.p99Ms)} | ` +
+        `${ratio(n.load?.serverCpuMsPerReq, g.load?.serverCpuMsPerReq)} | ${ratio(n.load?.pgCpuMsPerReq, g.load?.pgCpuMsPerReq)} |`,
+    );
+  }
+  const perRestaurant = (k: Kind) => cell(k, 'Q1').wire.rowBytes / cell(k, 'Q1').wire.rows;
+  const bytesPerRestaurant = { gateway: perRestaurant('gateway'), naive: perRestaurant('naive') };
+
+  // Checks
+  const checks: { name: string; pass: boolean }[] = [];
+  for (const name of QUERY_NAMES) {
+    const got = cell('gateway', name).wire.statements;
+    const { levels, edges } = QUERIES[name];
+    checks.push({
+      name: `${name} (${edges} edges): gateway statements/request = ${levels} level${levels > 1 ? 's' : ''} (got ${got})`,
+      pass: got === levels,
+    });
+  }
   checks.push({
-    name: `Q1: row bytes per restaurant < 100 (got ${fmt(bytesPerRestaurant, 1)})`,
-    pass: bytesPerRestaurant < 100,
+    name: `Q1: gateway row bytes per restaurant < 100 (got ${fmt(bytesPerRestaurant.gateway, 1)})`,
+    pass: bytesPerRestaurant.gateway < 100,
   });
-  const g2 = gateway.rows.find((r) => r.query === 'Q2')!;
-  const n2 = naive.rows.find((r) => r.query === 'Q2')!;
-  const speedup = (g2.reqPerSec ?? 0) / (n2.reqPerSec ?? 1);
-  checks.push({ name: `Q2: gateway >= 10x naive req/s (got ${fmt(speedup, 1)}x)`, pass: speedup >= 10 });
-  table.push(
-    '',
-    `| peak RSS (MB) | gateway ${fmt(gateway.peakRssMB)} | naive ${fmt(naive.peakRssMB)} |`,
-    '|---|---|---|',
-  );
+  const speedup = (cell('gateway', 'Q2').load?.reqPerSec ?? 0) / (cell('naive', 'Q2').load?.reqPerSec ?? Infinity);
+  checks.push({ name: `Q2: gateway ≥ 10× naive req/s (got ${fmt(speedup, 1)}×)`, pass: speedup >= 10 });
+  for (const c of cells.filter((c) => c.load)) {
+    checks.push({
+      name: `${c.query} ${c.server}: no failed requests under load (non-2xx, errors, timeouts, wrong bodies: ${c.load!.failures})`,
+      pass: !c.load!.failed,
+    });
+  }
 
   const when = new Date().toISOString();
+  const cpuModel = cpus()[0]?.model.trim() ?? '?';
+  const busy = LOADED.map(
+    (name) =>
+      `${name} ${fmt(cell('gateway', name).load?.machineBusyPct)}% / ${fmt(cell('naive', name).load?.machineBusyPct)}%`,
+  );
   const summary = [
-    `Run ${when}: ${sizes.restaurants} restaurants / ${sizes.users} users / ${sizes.orders} orders, 10 connections, ${runs} × ${duration} s (medians), Node ${process.version}.`,
+    `Run ${when}: ${fmt(sizes.restaurants)} restaurants / ${fmt(sizes.users)} users / ${fmt(sizes.orders)} orders; ` +
+      `${CONNECTIONS} connections, ${warmup} s warm-up, medians of ${runs} × ${duration} s; ` +
+      `${cpus().length} × ${cpuModel}, Node ${process.version}, PostgreSQL ${pgVersion}.`,
     '',
     ...table,
     '',
-    ...ratios.map((r) => `- ${r}`),
+    ...ratios,
+    '',
+    `Row bytes per restaurant (Q1): gateway ${fmt(bytesPerRestaurant.gateway, 1)}, naive ${fmt(bytesPerRestaurant.naive, 1)}. ` +
+      `Machine CPU busy during the load runs (gateway / naive): ${busy.join('; ')}.`,
     '',
     ...checks.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'} ${c.name}`),
   ].join('\n');
   process.stdout.write(`\n${summary}\n`);
 
-  const result = { when, sizes, duration, runs, gateway, naive, checks, bytesPerRestaurant };
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  const result = {
+    when,
+    sizes,
+    connections: CONNECTIONS,
+    duration,
+    runs,
+    warmup,
+    machine: { cpus: cpus().length, cpuModel, node: process.version, postgres: pgVersion },
+    queries: QUERIES,
+    cells,
+    bytesPerRestaurant,
+    checks,
+  };
+  const resultsDir = new URL('./results/', import.meta.url);
+  await mkdir(resultsDir, { recursive: true });
   const json = `${JSON.stringify(result, null, 2)}\n`;
-  await writeFile(new URL(`./results/${when.replace(/[:.]/g, '-')}.json`, import.meta.url), json);
-  await writeFile(new URL('./results/latest.json', import.meta.url), json);
+  await writeFile(new URL(`${when.replace(/[:.]/g, '-')}.json`, resultsDir), json);
+  await writeFile(new URL('latest.json', resultsDir), json);
   const docUrl = new URL('../docs/BENCHMARKS.md', import.meta.url);
   const doc = await readFile(docUrl, 'utf8').catch(() => '');
-  const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
+  // The markers on lines of their own (the doc's prose quotes them inline).
+  const marked = /^<!-- bench:start -->$[\s\S]*?^<!-- bench:end -->$/m;
   if (marked.test(doc)) {
-    await writeFile(docUrl, doc.replace(marked, `<!-- bench:start -->\n${summary}\n<!-- bench:end -->`));
+    await writeFile(
+      docUrl,
+      doc.replace(marked, () => `<!-- bench:start -->\n${summary}\n<!-- bench:end -->`),
+    );
+  } else {
+    process.stderr.write('docs/BENCHMARKS.md has no <!-- bench:start --> / <!-- bench:end --> lines: not updated\n');
   }
   process.stderr.write(`done in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (checks.some((c) => !c.pass)) process.exitCode = 1;
 }
 
 main()
   .catch((error: Error) => {
-    process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    if (!interrupted) process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
     process.exitCode = 1;
   })
   .finally(() => cleanup());

@@ -1,9 +1,10 @@
 /**
- * One benchmarked server in its own process (so its RSS is its own):
+ * One benchmarked server in its own process (so its RSS and CPU time are its own):
  * `node dist-bench/bench/server-process.js gateway|naive` (compiled by bench/run.ts), with BENCH_DB_URL and
- * JWT_SECRET. Listens on 127.0.0.1, prints `READY <port>`, exits on SIGTERM.
+ * JWT_SECRET. Listens on a free port of 127.0.0.1, prints `READY <port>`, exits on SIGTERM and when its
+ * stdin closes (so it never outlives bench/run.ts, even when that one is killed).
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { createDb } from '../src/db/pool.ts';
@@ -52,12 +53,50 @@ if (kind === 'gateway') {
   close = naive.close;
 }
 
-const server = createServer(handler);
+// In-flight requests are counted so that a stop lets them finish before the pool closes (autocannon
+// ends a run with up to 10 requests still being answered).
+type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
+let inFlight = 0;
+let onIdle: (() => void) | undefined;
+const finished = () => {
+  if (--inFlight === 0) onIdle?.();
+};
+const server = createServer((req, res) => {
+  inFlight++;
+  let result: unknown;
+  try {
+    result = (handler as Listener)(req, res);
+  } catch (error) {
+    finished();
+    throw error;
+  }
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+    (result as PromiseLike<unknown>).then(finished, finished);
+  } else {
+    res.once('close', finished);
+  }
+});
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   console.log(`READY ${typeof address === 'object' && address ? address.port : 0}`);
 });
-process.on('SIGTERM', () => {
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
   server.close();
-  void close().finally(() => process.exit(0));
-});
+  server.closeIdleConnections();
+  const idle = new Promise<void>((resolve) => {
+    onIdle = resolve;
+    if (inFlight === 0) resolve();
+  });
+  await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+  server.closeAllConnections();
+  await close().catch(() => {});
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.stdin.on('end', () => void stop());
+process.stdin.on('error', () => void stop());
+process.stdin.resume();
