@@ -2,10 +2,10 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.ts';
 import { badUserInput, notFound } from './errors.ts';
+import { isIdString } from './pagination.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
 const NODE_TYPES = new Set(['Restaurant', 'Order', 'User']);
-const ID = /^[1-9]\d{0,18}$/;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -29,7 +29,7 @@ export const builder = new SchemaBuilder<{
       try {
         decoded = decodeGlobalID(globalID);
       } catch {}
-      if (!decoded || !NODE_TYPES.has(decoded.typename) || !ID.test(decoded.id)) {
+      if (!decoded || !NODE_TYPES.has(decoded.typename) || !isIdString(decoded.id)) {
         throw badUserInput(`Invalid id: ${JSON.stringify(globalID.slice(0, 100))}`, { argument: 'id' });
       }
       return decoded;

@@ -45,8 +45,24 @@ export function decodeCursor<T extends z.ZodTypeAny>(cursor: string, kind: strin
   return rest.data;
 }
 
+const MAX_BIGINT = 9223372036854775807n;
+
+/** A positive bigint key as a decimal string, within PostgreSQL's int8 range. */
+export function isIdString(s: string): boolean {
+  return /^[1-9]\d{0,18}$/.test(s) && BigInt(s) <= MAX_BIGINT;
+}
+
 /** Bigint ids as decimal strings (also what Relay global ids carry). */
-export const IdString = z.string().regex(/^\d{1,19}$/);
+export const IdString = z.string().refine(isIdString);
+
+/** Text PostgreSQL can store: no NUL; at most `max` characters (code points, as varchar counts). */
+export const PgText = (max: number) => z.string().refine((s) => !s.includes('\0') && [...s].length <= max);
+
+/** A timestamp exactly as this gateway writes it (`Date#toISOString`), so PostgreSQL accepts it. */
+export const IsoTimestamp = z.string().refine((s) => {
+  const d = new Date(s);
+  return !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1 && d.toISOString() === s;
+});
 
 /**
  * A connection value from a keyset query that read `first + 1` rows (the extra row

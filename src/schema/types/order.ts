@@ -4,7 +4,7 @@ import { ORDER_FIELD_COLUMNS } from '../../loaders/orders.ts';
 import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { builder } from '../builder.ts';
 import { must } from '../errors.ts';
-import { IdString } from '../pagination.ts';
+import { IdString, IsoTimestamp } from '../pagination.ts';
 import { Restaurant, restaurantColumns } from './restaurant.ts';
 
 type OrderItemShape = { name: string; quantity: number; price: number };
@@ -73,4 +73,4 @@ export const ORDER_EDGE_NODE = [
 
 /** Order cursors carry (order_date, id): the keyset of orders(user_id, order_date DESC, id DESC). */
 export const ORDER_CURSOR_KIND = 'orders:DATE_DESC';
-export const OrderCursorValues = z.tuple([z.string().datetime({ offset: true }), IdString]);
+export const OrderCursorValues = z.tuple([IsoTimestamp, IdString]);

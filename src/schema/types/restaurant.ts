@@ -13,7 +13,15 @@ import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
 import { builder } from '../builder.ts';
 import { badUserInput, must, notFound } from '../errors.ts';
-import { connectionFromRows, decodeCursor, encodeCursor, IdString, pageSize, selectsPage } from '../pagination.ts';
+import {
+  connectionFromRows,
+  decodeCursor,
+  encodeCursor,
+  IdString,
+  PgText,
+  pageSize,
+  selectsPage,
+} from '../pagination.ts';
 
 export const PriceRange = builder.enumType('PriceRange', {
   values: { LOW: { value: 'low' }, MEDIUM: { value: 'medium' }, HIGH: { value: 'high' } } as const,
@@ -70,8 +78,8 @@ const EDGE_NODE = [
 const CURSOR_VALUES = {
   RATING_DESC: z.tuple([z.number().min(0).max(5), IdString]),
   RATING_ASC: z.tuple([z.number().min(0).max(5), IdString]),
-  NAME_ASC: z.tuple([z.string().max(255), IdString]),
-  NAME_DESC: z.tuple([z.string().max(255), IdString]),
+  NAME_ASC: z.tuple([PgText(255), IdString]),
+  NAME_DESC: z.tuple([PgText(255), IdString]),
   ID_ASC: z.tuple([IdString]),
 } satisfies Record<RestaurantOrder, z.ZodTypeAny>;
 
@@ -88,6 +96,12 @@ function restaurantFilter(args: {
   }
   if (args.search != null && args.search.length > MAX_SEARCH_LENGTH) {
     throw badUserInput(`"search" must be at most ${MAX_SEARCH_LENGTH} characters`, { argument: 'search' });
+  }
+  for (const [argument, value] of [
+    ['search', args.search],
+    ['cuisine', args.cuisine],
+  ] as const) {
+    if (value?.includes('\0')) throw badUserInput(`"${argument}" must not contain NUL characters`, { argument });
   }
   if (args.cuisine != null && args.cuisine.length > 100) {
     throw badUserInput('"cuisine" must be at most 100 characters', { argument: 'cuisine' });
