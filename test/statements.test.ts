@@ -59,6 +59,25 @@ describe('restaurants(first: 50)', () => {
     expect(t.wire.statements[0]!.sql).toContain('"description"');
   });
 
+  it('projects per request: @include(if: $var) reads description only when the variable says so', async () => {
+    const query = `query($d: Boolean!) { me { orders(first: 3) { edges { node { restaurant { name description @include(if: $d) } } } } } }`;
+    const userId = await insertUser(t.db, 'include@example.com');
+    await insertOrders(t.db, userId, restaurantIds, 3);
+    const token = await t.tokenFor(userId);
+    t.wire.reset();
+    await t.gql(query, { d: false }, { token });
+    expect(t.wire.statements.at(-1)!.sql).not.toContain('description');
+    t.wire.reset();
+    const r = await t.gql<{ me: { orders: { edges: { node: { restaurant: { description: string } } }[] } } }>(
+      query,
+      { d: true },
+      { token },
+    );
+    expect(r.body.errors).toBeUndefined();
+    expect(t.wire.statements.at(-1)!.sql).toContain('"description"');
+    expect(r.body.data?.me.orders.edges[0]?.node.restaurant.description).toContain('A long description');
+  });
+
   it('returns fewer row bytes for fewer columns', async () => {
     t.wire.reset();
     await t.gql(`{ restaurants(first: 50) { edges { node { id name cuisineType rating } } } }`);

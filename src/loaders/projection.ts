@@ -21,11 +21,39 @@ function childTrees(trees: ResolveTree[], [typeName, fieldName]: Step): ResolveT
  * Field names selected on `typeNames` (a type and the interfaces it implements) under the
  * current field, after walking `path` (e.g. connection → edges → node). All aliases merge.
  */
+/**
+ * Parsed selections, per request (keyed by its variables object, since `@include(if: $x)`
+ * depends on them) and per field node list: every item of a list field (50 × `Order.restaurant`)
+ * shares one `fieldNodes` array, so a selection is read once per request, not once per item.
+ * WeakMaps: entries go with the request.
+ */
+const memo = new WeakMap<object, WeakMap<object, Map<string, Set<string>>>>();
+
 export function selectedFieldNames(
   info: GraphQLResolveInfo,
   typeNames: readonly string[],
   path: readonly Step[] = [],
 ): Set<string> {
+  const key = `${typeNames.join(',')}|${path.map((p) => p.join('.')).join('/')}`;
+  let perRequest = memo.get(info.variableValues);
+  if (!perRequest) {
+    perRequest = new WeakMap();
+    memo.set(info.variableValues, perRequest);
+  }
+  let byKey = perRequest.get(info.fieldNodes);
+  if (!byKey) {
+    byKey = new Map();
+    perRequest.set(info.fieldNodes, byKey);
+  }
+  let names = byKey.get(key);
+  if (!names) {
+    names = readFieldNames(info, typeNames, path);
+    byKey.set(key, names);
+  }
+  return names;
+}
+
+function readFieldNames(info: GraphQLResolveInfo, typeNames: readonly string[], path: readonly Step[]): Set<string> {
   const root = parseResolveInfo(info, { deep: true }) as ResolveTree | null;
   let trees = root ? [root] : [];
   for (const step of path) trees = childTrees(trees, step);
