@@ -75,15 +75,27 @@ export function connectionFromRows<R, E extends object>(
   cursorOf: (row: R) => string,
   extra: E,
 ) {
-  const edges = rows.slice(0, first).map((node) => ({ cursor: cursorOf(node), node }));
+  const page = rows.slice(0, first);
+  // Cursors are encoded only when selected (a getter): most clients read endCursor alone.
+  const edges = page.map((node) => ({
+    node,
+    get cursor() {
+      return cursorOf(node);
+    },
+  }));
+  const at = (row: R | undefined) => (row === undefined ? null : cursorOf(row));
   return {
     ...extra,
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,
       hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return at(page[0]);
+      },
+      get endCursor() {
+        return at(page.at(-1));
+      },
     },
   };
 }
