@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
+import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
 import { createDb } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
@@ -41,6 +42,7 @@ if (kind === 'gateway') {
     db,
     tokens,
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
+    loginThrottle: createLocalThrottle(LOGIN_THROTTLE),
     log,
     production: true,
     corsOrigins: [],

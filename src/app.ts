@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
@@ -27,7 +28,7 @@ const useQueryScope = (): Plugin => ({
  */
 export function createApp(opts: AppOptions) {
   const { log } = opts;
-  return createYoga<Record<string, unknown>, Context>({
+  return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     // Yoga's own plain check moves aside; /health (with memory figures) is ours.
@@ -49,7 +50,7 @@ export function createApp(opts: AppOptions) {
       warn: (...a) => log.warn(a.map(String).join(' ')),
       error: (...a) => log.error(a.map(String).join(' ')),
     },
-    context: ({ request }) => createContext(opts, request),
+    context: ({ request, req }) => createContext(opts, request, req),
     // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
     // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
     plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope(), useGraphQlJit()],

@@ -19,7 +19,18 @@ const Env = z.object({
   MAX_PAGE_SIZE: int(100, 1),
   MAX_BATCH_KEYS: int(500, 1),
   JWT_SECRET: z.string().optional(),
-  JWT_TTL: z.string().default('24h'),
+  JWT_TTL: z
+    .string()
+    .regex(
+      /^\d+ ?(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$/i,
+      'must be a duration such as 15m, 24h or 7d',
+    )
+    .default('24h'),
+  REDIS_URL: z.string().url().optional(),
+  CLIENT_IP_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name such as Fly-Client-IP')
+    .optional(),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
@@ -55,6 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     limits: { maxPageSize: e.MAX_PAGE_SIZE, maxBatchKeys: e.MAX_BATCH_KEYS },
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
+    redisUrl: e.REDIS_URL,
+    clientIpHeader: e.CLIENT_IP_HEADER,
     // Unset: same origin only in production, any origin in development (contract).
     corsOrigins: e.CORS_ORIGINS
       ? e.CORS_ORIGINS.split(',')

@@ -1,13 +1,24 @@
+import type { IncomingMessage } from 'node:http';
 import { initContextCache } from '@pothos/core';
 import type { TokenService } from './auth/jwt.ts';
+import type { LoginThrottle } from './auth/throttle.ts';
 import type { Db } from './db/pool.ts';
+import { clientAddress } from './http/client-address.ts';
 import { orderCountByUserId, orderPagesByUserId, ordersById } from './loaders/orders.ts';
 import { restaurantsById } from './loaders/restaurants.ts';
+import { tasteProfilesByUserId } from './loaders/taste-profiles.ts';
 import { usersById } from './loaders/users.ts';
 import { unauthenticated } from './schema/errors.ts';
 
 export type Limits = { maxPageSize: number; maxBatchKeys: number };
-export type AppDeps = { db: Db; tokens: TokenService; limits: Limits };
+export type AppDeps = {
+  db: Db;
+  tokens: TokenService;
+  limits: Limits;
+  loginThrottle: LoginThrottle;
+  /** Header holding the client address behind a trusted proxy (CLIENT_IP_HEADER); unset: the TCP peer. */
+  clientIpHeader?: string;
+};
 export type Viewer = { id: string };
 
 /** Per-request DataLoaders: created for each request, so no row is ever shared between users. */
@@ -18,12 +29,23 @@ function createLoaders(db: Db, viewer: Viewer | null, maxBatch: number) {
     ordersById: ordersById(db, viewer?.id ?? null, maxBatch),
     orderPagesByUserId: orderPagesByUserId(db, maxBatch),
     orderCountByUserId: orderCountByUserId(db, maxBatch),
+    tasteProfilesByUserId: tasteProfilesByUserId(db, maxBatch),
   };
 }
 
 export type Context = {
   db: Db;
+  /** The user of the request's Bearer token; null for anonymous requests. */
   viewer: Viewer | null;
+  /**
+   * Users whose own data this response may show: the viewer, plus a user who signed in
+   * or registered in this request (so `login { user { … } }` works before the client
+   * holds a token). The `owner` auth scope reads it; nothing else grants access.
+   */
+  owners: Set<string>;
+  clientAddress: string;
+  tokens: TokenService;
+  loginThrottle: LoginThrottle;
   limits: Limits;
   loaders: ReturnType<typeof createLoaders>;
 };
@@ -33,7 +55,11 @@ export type Context = {
  * a header that is present but not a valid Bearer token is refused (401), never anonymous.
  * @throws UNAUTHENTICATED
  */
-export async function createContext(deps: AppDeps, request: Request): Promise<Context> {
+export async function createContext(
+  deps: AppDeps,
+  request: Request,
+  req: IncomingMessage | undefined,
+): Promise<Context> {
   const header = request.headers.get('authorization');
   let viewer: Viewer | null = null;
   if (header !== null) {
@@ -49,6 +75,10 @@ export async function createContext(deps: AppDeps, request: Request): Promise<Co
     ...initContextCache(),
     db: deps.db,
     viewer,
+    owners: new Set(viewer ? [viewer.id] : []),
+    clientAddress: clientAddress(request, req, deps.clientIpHeader),
+    tokens: deps.tokens,
+    loginThrottle: deps.loginThrottle,
     limits: deps.limits,
     loaders: createLoaders(deps.db, viewer, deps.limits.maxBatchKeys),
   };

@@ -8,6 +8,11 @@ export function createLogger(level: string) {
       paths: [
         'password',
         '*.password',
+        '*.*.password',
+        'password_hash',
+        '*.password_hash',
+        'variables.input.password',
+        '*.variables.input.password',
         'token',
         '*.token',
         'authorization',

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/jwt.ts';
+import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from './auth/throttle.ts';
 import { loadConfig } from './config.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres, takeOverShutdownSignals } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -15,6 +16,7 @@ import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
+import { createRedis } from './redis.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
 
@@ -37,11 +39,14 @@ async function main() {
     await seedDatabase(url, DEMO_SEED);
   }
   const db = await createDb({ url, ...config.db }, log);
+  const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
 
   const app = createApp({
     db,
     tokens,
     limits: config.limits,
+    loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
+    clientIpHeader: config.clientIpHeader,
     log,
     production: config.production,
     corsOrigins: config.corsOrigins,
@@ -75,6 +80,7 @@ async function main() {
     await closed;
     clearTimeout(timer);
     await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
+    redis?.disconnect();
     await embedded?.stop().catch((e: Error) => log.error({ err: e }, 'embedded PostgreSQL stop failed'));
     log.info('stopped');
     process.exit(0);

@@ -3,6 +3,7 @@ import { sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
+import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
@@ -37,6 +38,7 @@ beforeAll(async () => {
     db: pool,
     tokens: createTokenService({ ttl: '1h', production: false }),
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
+    loginThrottle: createLocalThrottle(LOGIN_THROTTLE),
     log,
     production: false,
     corsOrigins: ['https://app.example'],

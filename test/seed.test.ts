@@ -92,7 +92,7 @@ describe('seedDatabase', () => {
     );
     expect(first!.email).toBe(DEMO_EMAIL);
     expect(first!.name).toBe('Demo User');
-    expect(first!.password_hash).toMatch(/^scrypt\$N=16384,r=8,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+    expect(first!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
     expect(Number(first!.orders)).toBeGreaterThanOrEqual(50);
     const others = await a.sql<{ email: string }>('SELECT email FROM users ORDER BY id OFFSET 1 LIMIT 2');
     expect(others.map((u) => u.email)).toEqual(['user2@example.com', 'user3@example.com']);

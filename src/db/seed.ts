@@ -6,8 +6,8 @@
  * Rows are generated, written and dropped one batch at a time (one transaction each), so
  * memory holds one batch plus a few bytes per restaurant and user, never a whole table.
  */
-import { createHash, scrypt } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { hashPassword } from '../auth/passwords.ts';
 import pg from 'pg';
 import { ANALYZE_SEEDED, INSERT_ORDERS, INSERT_RESTAURANTS, UPSERT_USERS } from './queries/seed.ts';
 
@@ -461,21 +461,14 @@ function restaurantRating(rng: Rng): number {
 // ---------------------------------------------------------------------------------------------
 // Password hash
 
-const SCRYPT = { N: 16_384, r: 8, p: 1 };
-const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
-
 /**
- * ONE hash of DEMO_PASSWORD, shared by every seeded user: hashing each user's password would
- * dominate the seed's time. PHC-like `scrypt$N=16384,r=8,p=1$<salt>$<hash>` (unpadded base64);
- * the salt comes from the seed so the rows are reproducible.
- * NOTE for the accounts issue: if it moves to argon2id, it must still verify this format and
- * rehash on the next successful login.
+ * ONE argon2id hash of DEMO_PASSWORD, shared by every seeded user: hashing each user's
+ * password would dominate the seed's time. The salt comes from the seed so the rows are
+ * reproducible.
  */
-async function demoPasswordHash(seed: number): Promise<string> {
+function demoPasswordHash(seed: number): Promise<string> {
   const salt = createHash('sha256').update(`tastematch-seed-salt:${seed}`).digest().subarray(0, 16);
-  const derive = promisify(scrypt) as (p: string, s: Buffer, len: number, o: typeof SCRYPT) => Promise<Buffer>;
-  const hash = await derive(DEMO_PASSWORD, salt, 32, SCRYPT);
-  return `scrypt$N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}$${b64(salt)}$${b64(hash)}`;
+  return hashPassword(DEMO_PASSWORD, salt);
 }
 
 // ---------------------------------------------------------------------------------------------

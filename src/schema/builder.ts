@@ -1,11 +1,21 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.ts';
-import { badUserInput, notFound } from './errors.ts';
+import { authenticationRequired, badUserInput, notFound } from './errors.ts';
 import { isIdString } from './pagination.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
 const NODE_TYPES = new Set(['Restaurant', 'Order', 'User']);
+
+/** Whether `failure` is (or contains) a failed `authenticated` scope. */
+function needsAuthentication(failure: AuthFailure): boolean {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope === 'authenticated';
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    return failure.failures.some(needsAuthentication);
+  }
+  return false;
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -13,9 +23,25 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
+  /**
+   * Authorization, declared on types and fields, checked by one plugin:
+   * `authenticated`: the request carries a valid token;
+   * `owner: userId`: the row belongs to a user this response may show (Context.owners).
+   */
+  AuthScopes: { authenticated: boolean; owner: string };
 }>({
   defaultFieldNullability: false,
-  plugins: [RelayPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      authenticated: ctx.viewer !== null,
+      owner: (userId) => ctx.owners.has(userId),
+    }),
+    // Not signed in: UNAUTHENTICATED. Someone else's row: the same NOT_FOUND as a missing
+    // one (message included), so ids cannot be probed.
+    unauthorizedError: (_parent, _ctx, info, result) =>
+      needsAuthentication(result.failure) ? authenticationRequired() : notFound(info.parentType.name),
+  },
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
@@ -46,3 +72,4 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+builder.mutationType({});

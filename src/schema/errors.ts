@@ -6,6 +6,7 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
+  RATE_LIMITED: 'RATE_LIMITED',
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -19,8 +20,28 @@ export function notFound(typeName: string) {
   return createGraphQLError(`${typeName} not found`, { extensions: { code: ErrorCode.NOT_FOUND } });
 }
 
+/** A bad credential: HTTP 401 (the original frontend signs out on any 401). */
 export function unauthenticated(message = 'Invalid or expired token') {
   return createGraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}
+
+/** A field that needs a signed-in user, asked anonymously (no credential was wrong: no 401). */
+export function authenticationRequired() {
+  return createGraphQLError('Sign in to use this field (Authorization: Bearer <token>)', {
+    extensions: { code: ErrorCode.UNAUTHENTICATED },
+  });
+}
+
+/** Too many failed attempts: HTTP 429 with Retry-After, and the wait in `extensions.retryAfter` (seconds). */
+export function rateLimited(retryAfterMs: number) {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return createGraphQLError(`Too many failed attempts; try again in ${seconds} s`, {
+    extensions: {
+      code: ErrorCode.RATE_LIMITED,
+      retryAfter: seconds,
+      http: { status: 429, headers: { 'Retry-After': String(seconds) } },
+    },
+  });
 }
 
 /** A column the projection should have read is missing: a bug, reported as an internal error. */

@@ -1,5 +1,6 @@
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/jwt.ts';
+import { createLocalThrottle, LOGIN_THROTTLE, type LoginThrottle } from '../../src/auth/throttle.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
 import { createReadinessCheck } from '../../src/http/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -37,7 +38,15 @@ export type TestApp = {
  * A fresh database, the app over a pool that connects through the wire counter,
  * so each test can assert exactly which statements a request sent.
  */
-export async function createTestApp(options: Partial<DbOptions> & { production?: boolean } = {}): Promise<TestApp> {
+type TestAppOptions = Partial<DbOptions> & {
+  production?: boolean;
+  /** e.g. 'x-client-ip': lets a test choose its client address per request */
+  clientIpHeader?: string;
+  loginThrottle?: LoginThrottle;
+};
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const { production, clientIpHeader, loginThrottle, ...dbOptions } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -51,7 +60,7 @@ export async function createTestApp(options: Partial<DbOptions> & { production?:
       maxConnectionAgeMs: 1_800_000,
       maxWaiting: 100,
       slowQueryMs: 10_000,
-      ...options,
+      ...dbOptions,
     },
     log,
   );
@@ -60,8 +69,10 @@ export async function createTestApp(options: Partial<DbOptions> & { production?:
     db: pool,
     tokens,
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
+    loginThrottle: loginThrottle ?? createLocalThrottle(LOGIN_THROTTLE),
+    clientIpHeader,
     log,
-    production: options.production ?? false,
+    production: production ?? false,
     corsOrigins: [],
     ready: createReadinessCheck(pool),
   });

@@ -93,3 +93,52 @@ export function countOrdersByUserIds(db: Db, userIds: readonly string[]) {
     SELECT user_id, count(*)::int AS count FROM orders
     WHERE user_id = ANY(${sql.array(userIds, 'int8')}) GROUP BY user_id`);
 }
+
+export type NewOrder = {
+  userId: string;
+  restaurantId: string;
+  orderDate: Date | null;
+  totalAmount: number;
+  items: readonly { name: string; quantity: number; price: number }[];
+  rating: number | null;
+  simulated: boolean;
+  idempotencyKey: string | null;
+};
+
+/**
+ * Inserts an order in one statement (its own transaction). Null when the restaurant
+ * does not exist, or when the user already has an order with this idempotency key:
+ * the unique index (user_id, idempotency_key) settles concurrent retries, the loser
+ * waits for the winner's commit and inserts nothing. Returns every column: one row.
+ */
+export function insertOrder(db: Db, order: NewOrder) {
+  return db.maybeOne(sql.type(OrderRow)`/* insertOrder */
+    INSERT INTO orders (user_id, restaurant_id, order_date, total_amount, items, rating, is_simulation, idempotency_key)
+    SELECT ${order.userId}::int8, r.id, coalesce(${order.orderDate?.toISOString() ?? null}::timestamptz, now()),
+           ${order.totalAmount}, ${sql.jsonb(order.items)}, ${order.rating}, ${order.simulated}, ${order.idempotencyKey}
+    FROM restaurants r WHERE r.id = ${order.restaurantId}::int8
+    ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING ${columnList(ORDER_COLUMNS, ORDER_COLUMNS)}`);
+}
+
+/** The user's order created with this idempotency key, if any. */
+export function selectOrderByIdempotencyKey(db: Db, userId: string, key: string) {
+  return db.maybeOne(sql.type(OrderRow)`/* orderByIdempotencyKey */
+    SELECT ${columnList(ORDER_COLUMNS, ORDER_COLUMNS)} FROM orders
+    WHERE user_id = ${userId}::int8 AND idempotency_key = ${key}`);
+}
+
+/** Sets the rating of the owner's order; null when there is no such order of theirs. */
+export function updateOrderRating(db: Db, ownerId: string, id: string, rating: number) {
+  return db.maybeOne(sql.type(OrderRow)`/* rateOrder */
+    UPDATE orders SET rating = ${rating}
+    WHERE id = ${id}::int8 AND user_id = ${ownerId}::int8
+    RETURNING ${columnList(ORDER_COLUMNS, ORDER_COLUMNS)}`);
+}
+
+/** Deletes the owner's simulated orders (the order simulator's reset); returns how many. */
+export function deleteSimulatedOrders(db: Db, ownerId: string) {
+  return db.oneFirst(sql.type(z.object({ count: z.number() }))`/* deleteSimulatedOrders */
+    WITH deleted AS (DELETE FROM orders WHERE user_id = ${ownerId}::int8 AND is_simulation RETURNING 1)
+    SELECT count(*)::int AS count FROM deleted`);
+}

@@ -20,5 +20,28 @@ export function selectUsersByIds(db: Db, ids: readonly string[], columns: readon
 /** The id of the user with this (normalised) email, if any. */
 export function selectUserIdByEmail(db: Db, email: string) {
   return db.maybeOne(sql.type(z.object({ id: z.string() }))`/* userIdByEmail */
-    SELECT id FROM users WHERE email = ${email}`);
+    SELECT id FROM users WHERE lower(email) = ${email}`);
+}
+
+/** What login needs, and only login: the one query that reads `password_hash`. */
+export function selectCredentialsByEmail(db: Db, email: string) {
+  return db.maybeOne(sql.type(z.object({ id: z.string(), password_hash: z.string() }))`/* credentialsByEmail */
+    SELECT id, password_hash FROM users WHERE lower(email) = ${email}`);
+}
+
+/**
+ * Creates a user; null when the email is taken. The unique index decides, so two
+ * concurrent registrations of one email cannot both succeed (no check-then-insert).
+ */
+export function insertUser(db: Db, user: { email: string; name: string; passwordHash: string }) {
+  return db.maybeOne(sql.type(z.object({ id: z.string() }))`/* insertUser */
+    INSERT INTO users (email, name, password_hash) VALUES (${user.email}, ${user.name}, ${user.passwordHash})
+    ON CONFLICT DO NOTHING RETURNING id`);
+}
+
+/** Upgrades a legacy hash after a successful login (only if it is still the one verified). */
+export function updatePasswordHash(db: Db, id: string, from: string, to: string) {
+  return db.any(sql.type(z.object({ id: z.string() }))`/* updatePasswordHash */
+    UPDATE users SET password_hash = ${to}, updated_at = now()
+    WHERE id = ${id}::int8 AND password_hash = ${from} RETURNING id`);
 }

@@ -26,6 +26,8 @@ export function orderColumns(...args: Parameters<typeof selectedFieldNames>) {
 
 builder.node(Order, {
   id: { resolve: (o) => o.id },
+  // Only the owner sees an order; the loaders also filter by owner in SQL (a foreign row never loads).
+  authScopes: (o) => ({ owner: o.user_id }),
   // Scoped to the viewer in SQL: another user's order loads as null, exactly like a missing one.
   loadWithoutCache: (id, ctx, info) => ctx.loaders.ordersById.load(id, orderColumns(info, ['Order', 'Node'])),
   fields: (t) => ({

@@ -3,7 +3,7 @@ import type { UserRow } from '../../db/queries/users.ts';
 import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
 import { USER_FIELD_COLUMNS } from '../../loaders/users.ts';
 import { builder } from '../builder.ts';
-import { must, notFound } from '../errors.ts';
+import { must } from '../errors.ts';
 import { connectionFromRows, decodeCursor, encodeCursor, pageSize, selectsPage } from '../pagination.ts';
 import {
   ORDER_CURSOR_KIND,
@@ -16,15 +16,16 @@ import {
 
 export const User = builder.objectRef<UserRow>('User');
 
-function userColumns(...args: Parameters<typeof selectedFieldNames>) {
+export function userColumns(...args: Parameters<typeof selectedFieldNames>) {
   return columnsFor(selectedFieldNames(...args), USER_FIELD_COLUMNS, ['id']);
 }
 
 builder.node(User, {
   id: { resolve: (u) => u.id },
-  // A user is visible only to itself; anyone else gets the same NOT_FOUND as for a missing id.
+  // A user is visible only to itself: to anyone else, the same NOT_FOUND as a missing id.
+  authScopes: (u) => ({ owner: u.id }),
   loadWithoutCache: (id, ctx, info) =>
-    ctx.viewer?.id === id ? ctx.loaders.usersById.load(id, userColumns(info, ['User', 'Node'])) : null,
+    ctx.owners.has(id) ? ctx.loaders.usersById.load(id, userColumns(info, ['User', 'Node'])) : null,
   fields: (t) => ({
     email: t.string({ resolve: (u) => must(u.email, 'email') }),
     name: t.string({ resolve: (u) => must(u.name, 'name') }),
@@ -34,7 +35,6 @@ builder.node(User, {
       description: 'Newest first (order date, then id).',
       args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
       resolve: async (user, args, ctx, info) => {
-        if (ctx.viewer?.id !== user.id) throw notFound('User');
         const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
         const afterValues = args.after ? decodeCursor(args.after, ORDER_CURSOR_KIND, OrderCursorValues) : null;
         const page: OrderPage = { userId: user.id };

@@ -1,0 +1,27 @@
+/**
+ * The process's Redis connection (REDIS_URL). Commands fail fast while Redis is away
+ * (no offline queue, one retry, a command timeout) so callers can fall back instead of
+ * piling up requests; the client reconnects by itself.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.ts';
+
+export function createRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  });
+  let lastError = 0;
+  redis.on('error', (err: Error) => {
+    // Reconnect attempts repeat the same error: log it at most every 30 s.
+    if (Date.now() - lastError > 30_000) {
+      lastError = Date.now();
+      log.warn({ err }, 'Redis connection error');
+    }
+  });
+  return redis;
+}

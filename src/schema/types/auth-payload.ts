@@ -1,0 +1,67 @@
+import { login, register } from '../../auth/accounts.ts';
+import type { Context } from '../../context.ts';
+import { builder } from '../builder.ts';
+import { LoginRules, RegisterRules, validate } from '../validation.ts';
+import { User, userColumns } from './user.ts';
+
+type AuthPayloadShape = { token: string; userId: string };
+
+export const AuthPayload = builder.objectRef<AuthPayloadShape>('AuthPayload').implement({
+  description: 'A signed-in session: send `token` as `Authorization: Bearer <token>`.',
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'HS256 JWT; expires after JWT_TTL.' }),
+    user: t.field({
+      type: User,
+      resolve: async (p, _args, ctx, info) => {
+        const user = await ctx.loaders.usersById.load(p.userId, userColumns(info, ['User']));
+        if (!user) throw new Error(`user ${p.userId} vanished after signing in`);
+        return user;
+      },
+    }),
+  }),
+});
+
+const RegisterInput = builder.inputType('RegisterInput', {
+  fields: (t) => ({
+    email: t.string({ required: true, description: 'Stored trimmed and lower-cased; unique.' }),
+    name: t.string({ required: true, description: '1–255 characters.' }),
+    password: t.string({ required: true, description: '8–256 characters.' }),
+  }),
+});
+
+const LoginInput = builder.inputType('LoginInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    password: t.string({ required: true }),
+  }),
+});
+
+/** The rest of this response may show the signed-in user's own data (`user { orders }`). */
+async function signedIn(ctx: Context, userId: string): Promise<AuthPayloadShape> {
+  ctx.owners.add(userId);
+  return { token: await ctx.tokens.sign(userId), userId };
+}
+
+builder.mutationFields((t) => ({
+  register: t.field({
+    type: AuthPayload,
+    description: 'Creates an account and signs it in.',
+    args: { input: t.arg({ type: RegisterInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => signedIn(ctx, await register(ctx.db, validate(RegisterRules, input))),
+  }),
+  login: t.field({
+    type: AuthPayload,
+    description:
+      'Signs in. Unknown email and wrong password fail alike (UNAUTHENTICATED); ' +
+      '10 failures per email or client address in 15 minutes block further attempts (RATE_LIMITED).',
+    args: { input: t.arg({ type: LoginInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      signedIn(
+        ctx,
+        await login(
+          { db: ctx.db, throttle: ctx.loginThrottle, clientAddress: ctx.clientAddress },
+          validate(LoginRules, input),
+        ),
+      ),
+  }),
+}));

@@ -1,0 +1,117 @@
+/**
+ * Mutation input rules (zod), checked before any SQL. A broken rule is BAD_USER_INPUT
+ * whose message and `extensions.field` name the input field (`items[2].quantity`).
+ */
+import { z } from 'zod';
+import { badUserInput } from './errors.ts';
+
+/** Text PostgreSQL can store (no NUL), trimmed, `min`–`max` characters (code points, as varchar counts). */
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => !s.includes('\0'), 'must not contain NUL characters')
+    .refine((s) => [...s].length >= min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
+
+export const Email = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().max(255, 'must be at most 255 characters').email('must be a valid email address'));
+
+export const RegisterRules = z.object({
+  email: Email,
+  name: text(1, 255),
+  // Not trimmed: spaces are part of a password. The upper bound caps hashing work.
+  password: z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters'),
+});
+
+/** Login checks no password rules (older accounts predate them), only bounds. */
+export const LoginRules = z.object({
+  email: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters')),
+  password: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+});
+
+const cents = (n: number) => Math.round(n * 100);
+/** `numeric(10,2)`: below 100 million. */
+const MAX_AMOUNT = 99_999_999.99;
+/** A client clock a little ahead of ours is not an order from the future. */
+export const ORDER_DATE_SKEW_MS = 60_000;
+const EARLIEST_ORDER_DATE = new Date('2000-01-01T00:00:00Z');
+
+const Money = z
+  .number()
+  .finite()
+  .min(0, 'must not be negative')
+  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`)
+  .refine((n) => Math.abs(n * 100 - cents(n)) < 1e-6, 'must have at most 2 decimal places');
+
+export const CreateOrderRules = z
+  .object({
+    items: z
+      .array(
+        z.object({
+          name: text(1, 200),
+          quantity: z.number().int().min(1, 'must be at least 1').max(99, 'must be at most 99'),
+          price: Money,
+        }),
+      )
+      .min(1, 'must have at least 1 item')
+      .max(50, 'must have at most 50 items'),
+    totalAmount: Money.nullish(),
+    rating: z.number().int().min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5').nullish(),
+    orderDate: z
+      .date()
+      .refine((d) => d.getTime() <= Date.now() + ORDER_DATE_SKEW_MS, 'must not be in the future')
+      .refine((d) => d >= EARLIEST_ORDER_DATE, 'must not be before 2000-01-01')
+      .nullish(),
+    simulated: z.boolean().nullish(),
+    idempotencyKey: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .nullish(),
+  })
+  // The server computes the total; a total sent by the client must agree with it.
+  .transform((o, ctx) => {
+    const total = o.items.reduce((sum, i) => sum + i.quantity * cents(i.price), 0) / 100;
+    if (total > MAX_AMOUNT) {
+      ctx.addIssue({ code: 'custom', path: ['items'], message: `total must be at most ${MAX_AMOUNT}` });
+    }
+    if (o.totalAmount != null && cents(o.totalAmount) !== Math.round(total * 100)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['totalAmount'],
+        message: `does not match the items (their total is ${total.toFixed(2)})`,
+      });
+    }
+    return { ...o, totalAmount: total };
+  });
+
+export const TastePreferencesRules = z.object({
+  cuisines: z
+    .array(text(1, 100))
+    .min(1, 'must name at least 1 cuisine')
+    .max(5, 'must name at most 5 cuisines')
+    .refine((list) => new Set(list.map((c) => c.toLowerCase())).size === list.length, 'must not repeat a cuisine'),
+});
+
+function fieldPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/**
+ * Parses `value` (a mutation's `input`) with `rules`.
+ * @throws BAD_USER_INPUT naming the first broken field
+ */
+export function validate<S extends z.ZodTypeAny>(rules: S, value: unknown): z.output<S> {
+  const parsed = rules.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = fieldPath(issue.path);
+  throw badUserInput(`${field || 'input'}: ${issue.message}`, { field });
+}
