@@ -25,3 +25,19 @@ export function createRedis(url: string, log: Logger): Redis {
   });
   return redis;
 }
+
+/** Resolves true once the client is connected, false after `timeoutMs` (the caller goes on without it). */
+export function redisReady(redis: Redis, timeoutMs = 2_000): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -16,7 +16,7 @@ import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
-import { createRedis } from './redis.ts';
+import { createRedis, redisReady } from './redis.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
 
@@ -40,6 +40,7 @@ async function main() {
   }
   const db = await createDb({ url, ...config.db }, log);
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
+  if (redis && !(await redisReady(redis))) log.warn('Redis is not answering yet: going on without it until it does');
 
   const app = createApp({
     db,

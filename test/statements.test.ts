@@ -118,4 +118,40 @@ describe('a user and their orders with restaurants', () => {
     expect(fifty[2]).toContain('restaurantsByIds');
     expect(fifty[2]).not.toContain('description');
   });
+
+  it("the seeds' N+1 case through the real API: orders placed with createOrder, at most 3 statements for 5 or 50", async () => {
+    const query = `{ me { orders(first: 50) { edges { node { restaurant { name cuisineType } } } } } }`;
+    const counts: number[] = [];
+    for (const orders of [5, 50]) {
+      const reg = await t.gql<{ register: { token: string } }>(
+        `mutation($e: String!) { register(input: {email: $e, name: "N", password: "password1"}) { token } }`,
+        { e: `api${orders}@example.com` },
+      );
+      const token = reg.body.data!.register.token;
+      for (let i = 0; i < orders; i++) {
+        const created = await t.gql(
+          `mutation($r: ID!) { createOrder(input: {restaurantId: $r, items: [{name: "Dish", quantity: 1, price: 9.5}]}) { id } }`,
+          { r: Buffer.from(`Restaurant:${restaurantIds[i % restaurantIds.length]}`).toString('base64') },
+          { token },
+        );
+        expect(created.body.errors).toBeUndefined();
+      }
+      t.wire.reset();
+      const r = await t.gql<{ me: { orders: { edges: { node: { restaurant: { name: string } } }[] } } }>(
+        query,
+        {},
+        { token },
+      );
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data?.me.orders.edges).toHaveLength(orders);
+      const sqls = t.wire.statements.map((s) => s.sql);
+      for (const sql of sqls) {
+        expect(sql).not.toContain('description');
+        expect(sql).not.toContain('embedding');
+      }
+      counts.push(sqls.length);
+    }
+    expect(counts[0]).toBe(counts[1]);
+    expect(counts[0]).toBeLessThanOrEqual(3);
+  });
 });

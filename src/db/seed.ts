@@ -7,8 +7,8 @@
  * memory holds one batch plus a few bytes per restaurant and user, never a whole table.
  */
 import { createHash } from 'node:crypto';
-import { hashPassword } from '../auth/passwords.ts';
 import pg from 'pg';
+import { hashPassword } from '../auth/passwords.ts';
 import { ANALYZE_SEEDED, INSERT_ORDERS, INSERT_RESTAURANTS, UPSERT_USERS } from './queries/seed.ts';
 
 export type SeedOptions = {

@@ -3,7 +3,7 @@ import { createTokenService } from '../../src/auth/jwt.ts';
 import { createLocalThrottle, LOGIN_THROTTLE, type LoginThrottle } from '../../src/auth/throttle.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
 import { createReadinessCheck } from '../../src/http/readiness.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startWireCounter, type WireCounter } from './wire-counter.ts';
 
@@ -43,13 +43,15 @@ type TestAppOptions = Partial<DbOptions> & {
   /** e.g. 'x-client-ip': lets a test choose its client address per request */
   clientIpHeader?: string;
   loginThrottle?: LoginThrottle;
+  /** the app's logger (default: silent, or TEST_LOG_LEVEL) */
+  log?: Logger;
 };
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { production, clientIpHeader, loginThrottle, ...dbOptions } = options;
+  const { production, clientIpHeader, loginThrottle, log: logger, ...dbOptions } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const pool = await createDb(
     {
       url: wire.url,

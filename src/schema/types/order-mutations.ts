@@ -55,7 +55,9 @@ function sameOrder(row: OrderRow, order: NewOrder): boolean {
 
 /** An insert that returned nothing: a retry of an earlier order, or an unknown restaurant. */
 async function existingOrder(db: Db, order: NewOrder): Promise<OrderRow> {
-  const earlier = order.idempotencyKey ? await selectOrderByIdempotencyKey(db, order.userId, order.idempotencyKey) : null;
+  const earlier = order.idempotencyKey
+    ? await selectOrderByIdempotencyKey(db, order.userId, order.idempotencyKey)
+    : null;
   if (!earlier) throw badUserInput('restaurantId: no such restaurant', { field: 'restaurantId' });
   if (!sameOrder(earlier, order)) {
     throw badUserInput('idempotencyKey: already used for a different order', { field: 'idempotencyKey' });

@@ -25,7 +25,8 @@ export const TasteProfile = builder.objectRef<TasteProfileRow>('TasteProfile').i
       nullable: true,
       description:
         'LOW, MEDIUM or HIGH (PriceRange names): the most ordered price range; before any order, the one chosen.',
-      resolve: (p) => ((p.total_orders > 0 ? p.ordered_price_range : null) ?? p.chosen_price_range)?.toUpperCase() ?? null,
+      resolve: (p) =>
+        ((p.total_orders > 0 ? p.ordered_price_range : null) ?? p.chosen_price_range)?.toUpperCase() ?? null,
     }),
     updatedAt: t.field({
       type: 'DateTime',
