@@ -11,6 +11,7 @@ import { LOGIN_FAILED } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
 import { loadConfig } from '../src/config.ts';
+import { clientAddress } from '../src/http/client-address.ts';
 import { createLogger } from '../src/logger.ts';
 import { createRedis, redisReady } from '../src/redis.ts';
 import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
@@ -248,6 +249,15 @@ describe('tokens and configuration', () => {
     expect(() => loadConfig({ JWT_TTL: 'forever' })).toThrow(/JWT_TTL/);
     expect(() => loadConfig({ JWT_TTL: '-5m' })).toThrow(/JWT_TTL/);
     for (const ttl of ['15m', '24h', '7d', '3600s', '2 weeks']) expect(loadConfig({ JWT_TTL: ttl }).jwt.ttl).toBe(ttl);
+  });
+
+  it('takes the client address from CLIENT_IP_HEADER only when configured; otherwise the TCP peer', () => {
+    const req = { socket: { remoteAddress: '192.0.2.7' } } as never;
+    const spoofed = new Request('http://x/graphql', { headers: { 'fly-client-ip': '203.0.113.9' } });
+    expect(clientAddress(spoofed, req, undefined)).toBe('192.0.2.7');
+    expect(clientAddress(spoofed, req, 'Fly-Client-IP')).toBe('203.0.113.9');
+    expect(clientAddress(new Request('http://x/graphql'), req, 'Fly-Client-IP')).toBe('192.0.2.7');
+    expect(clientAddress(new Request('http://x/graphql'), undefined, undefined)).toBe('unknown');
   });
 
   it('refuses a CLIENT_IP_HEADER that is not a header name', () => {

@@ -83,6 +83,14 @@ describe('npm start with no DATABASE_URL', () => {
       expect(me.errors).toBeUndefined();
       expect(me.data).toMatchObject({ me: { orders: { edges: expect.any(Array) } } });
       expect(/Demo user: {2}(\S+)/.exec(out)?.[1]).toBe((me.data as unknown as { me: { email: string } }).me.email);
+      // The printed credentials log in (the seeded argon2id hash), over real HTTP.
+      const [, email, password] = /Demo user: {2}(\S+) \/ (\S+)/.exec(out)!;
+      const login = await gql(
+        server.base,
+        `mutation { login(input: {email: "${email}", password: "${password}"}) { token user { email } } }`,
+      );
+      expect(login.errors).toBeUndefined();
+      expect(login.data).toMatchObject({ login: { token: expect.any(String), user: { email } } });
     } finally {
       server.child.kill('SIGTERM');
     }
