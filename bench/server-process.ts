@@ -11,6 +11,7 @@ import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
 import { createDb } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
+import { createServices } from '../src/services.ts';
 import { createNaiveApp } from './naive-app.ts';
 
 const kind = process.argv[2];
@@ -38,7 +39,17 @@ if (kind === 'gateway') {
     },
     log,
   );
+  const services = await createServices(
+    db,
+    {
+      ml: { batchSize: 16, threads: 1, idleMs: 300_000, vectorIndex: 'auto', syncMs: 30_000 },
+      cache: { maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 },
+    },
+    log,
+  );
   handler = createApp({
+    ml: services.ml,
+    recommender: services.recommender,
     db,
     tokens,
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
@@ -48,7 +59,10 @@ if (kind === 'gateway') {
     corsOrigins: [],
     ready: createReadinessCheck(db),
   });
-  close = () => db.end();
+  close = async () => {
+    await services.close();
+    await db.end();
+  };
 } else {
   const naive = createNaiveApp(url, tokens);
   handler = naive.yoga;

@@ -8,7 +8,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { createDb } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
+import { createLogger } from '../src/logger.ts';
+import { embedRestaurants } from '../src/ml/backfill.ts';
+import { createMl } from '../src/ml/service.ts';
 
 const USAGE =
   'usage: npm run seed -- [--restaurants N] [--users N] [--orders N] [--batch-size N] [--seed S]\n' +
@@ -112,7 +116,27 @@ const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(co
 try {
   const url = config.databaseUrl ?? embedded!.url;
   await migrate(url, (line) => process.stderr.write(`${line}\n`));
-  const counts = await seedDatabase(url, { ...opts, onProgress: progressReporter(Boolean(process.stderr.isTTY)) });
+  // Each committed batch of restaurants is embedded and written before the next (memory: one batch).
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const db = await createDb({ url, ...config.db, poolMax: 2 }, log);
+  const ml = await createMl(db, { ...config.ml, vectorIndex: 'auto', syncMs: 0 }, log);
+  let counts: Awaited<ReturnType<typeof seedDatabase>>;
+  try {
+    counts = await seedDatabase(url, {
+      ...opts,
+      onProgress: progressReporter(Boolean(process.stderr.isTTY)),
+      onRestaurantBatch: (rows) =>
+        embedRestaurants(
+          db,
+          ml.embedder,
+          ml.embeddingType,
+          rows.map((r) => ({ ...r, cuisine_type: r.cuisineType })),
+        ),
+    });
+  } finally {
+    await ml.close();
+    await db.end();
+  }
   const elapsed = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(
     `seed: ${counts.restaurants} restaurants, ${counts.users} users, ${counts.orders} orders ` +

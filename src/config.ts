@@ -31,6 +31,14 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name such as Fly-Client-IP')
     .optional(),
+  MODEL_PATH: z.string().min(1).optional(),
+  EMBED_BATCH_SIZE: int(16, 1),
+  ORT_THREADS: int(1, 1),
+  EMBED_IDLE_MS: int(300_000, 0),
+  VECTOR_INDEX: z.enum(['auto', 'memory', 'pgvector']).default('auto'),
+  VECTOR_SYNC_MS: int(30_000, 0),
+  CACHE_MAX_BYTES: int(33_554_432, 0),
+  CACHE_TTL_S: int(3_600, 1),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
@@ -67,6 +75,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     limits: { maxPageSize: e.MAX_PAGE_SIZE, maxBatchKeys: e.MAX_BATCH_KEYS },
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
     redisUrl: e.REDIS_URL,
+    ml: {
+      modelPath: e.MODEL_PATH,
+      batchSize: e.EMBED_BATCH_SIZE,
+      threads: e.ORT_THREADS,
+      idleMs: e.EMBED_IDLE_MS,
+      vectorIndex: e.VECTOR_INDEX,
+      syncMs: e.VECTOR_SYNC_MS,
+    },
+    cache: { maxBytes: e.CACHE_MAX_BYTES, ttlMs: e.CACHE_TTL_S * 1000 },
     clientIpHeader: e.CLIENT_IP_HEADER,
     // Unset: same origin only in production, any origin in development (contract).
     corsOrigins: e.CORS_ORIGINS

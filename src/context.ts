@@ -6,8 +6,11 @@ import type { Db } from './db/pool.ts';
 import { clientAddress } from './http/client-address.ts';
 import { orderCountByUserId, orderPagesByUserId, ordersById } from './loaders/orders.ts';
 import { restaurantsById } from './loaders/restaurants.ts';
+import { similarByRestaurantId } from './loaders/similar.ts';
 import { tasteProfilesByUserId } from './loaders/taste-profiles.ts';
 import { usersById } from './loaders/users.ts';
+import type { Ml } from './ml/service.ts';
+import type { Recommender } from './recommend/engine.ts';
 import { unauthenticated } from './schema/errors.ts';
 
 export type Limits = { maxPageSize: number; maxBatchKeys: number };
@@ -18,12 +21,15 @@ export type AppDeps = {
   loginThrottle: LoginThrottle;
   /** Header holding the client address behind a trusted proxy (CLIENT_IP_HEADER); unset: the TCP peer. */
   clientIpHeader?: string;
+  ml: Ml;
+  recommender: Recommender;
 };
 export type Viewer = { id: string };
 
 /** Per-request DataLoaders: created for each request, so no row is ever shared between users. */
-function createLoaders(db: Db, viewer: Viewer | null, maxBatch: number) {
+function createLoaders(db: Db, ml: Ml, viewer: Viewer | null, maxBatch: number) {
   return {
+    similarByRestaurantId: similarByRestaurantId(ml.index, maxBatch),
     restaurantsById: restaurantsById(db, maxBatch),
     usersById: usersById(db, maxBatch),
     ordersById: ordersById(db, viewer?.id ?? null, maxBatch),
@@ -47,6 +53,8 @@ export type Context = {
   tokens: TokenService;
   loginThrottle: LoginThrottle;
   limits: Limits;
+  ml: Ml;
+  recommender: Recommender;
   loaders: ReturnType<typeof createLoaders>;
 };
 
@@ -80,6 +88,8 @@ export async function createContext(
     tokens: deps.tokens,
     loginThrottle: deps.loginThrottle,
     limits: deps.limits,
-    loaders: createLoaders(deps.db, viewer, deps.limits.maxBatchKeys),
+    ml: deps.ml,
+    recommender: deps.recommender,
+    loaders: createLoaders(deps.db, deps.ml, viewer, deps.limits.maxBatchKeys),
   };
 }

@@ -16,9 +16,23 @@ import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
+import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
+import type { Embedder } from './ml/embedder.ts';
+import { modelFiles } from './ml/model-source.ts';
 import { createRedis, redisReady } from './redis.ts';
+import { createServices } from './services.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
+
+/** MODEL_PATH readiness: the files are there and the last load did not fail (an unloaded model is ready). */
+function modelReadiness(dir: string, embedder: Embedder): string {
+  try {
+    modelFiles(dir);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return embedder.loadError ? `failed to load: ${embedder.loadError}` : 'ok';
+}
 
 async function main() {
   const config = loadConfig();
@@ -34,24 +48,45 @@ async function main() {
     url = embedded.url;
   }
   const { applied } = await migrate(url, (line) => log.info(line));
-  if (embedded?.created && config.seedOnFirstStart) {
-    log.info(DEMO_SEED, 'first start: seeding demo data');
-    await seedDatabase(url, DEMO_SEED);
-  }
   const db = await createDb({ url, ...config.db }, log);
+  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log);
+  const { embedder, embeddingType } = services.ml;
+  if (config.ml.modelPath) await embedder.warm(); // fail at start-up, not on the first search
+  if (embedded?.created && config.seedOnFirstStart) {
+    log.info(DEMO_SEED, 'first start: seeding demo data (with embeddings)');
+    await seedDatabase(url, {
+      ...DEMO_SEED,
+      onRestaurantBatch: (rows) =>
+        embedRestaurants(
+          db,
+          embedder,
+          embeddingType,
+          rows.map((r) => ({ ...r, cuisine_type: r.cuisineType })),
+        ),
+    });
+  }
+  // Rows without an embedding, or made by another model (MODEL_PATH changed): embedded in
+  // the background, a batch at a time; search and recommendations see them as they land.
+  void backfillEmbeddings(db, embedder, embeddingType, {
+    batchSize: 256,
+    onProgress: (p) => log.info(p, 'embedding restaurants'),
+  }).catch((e: Error) => log.error({ err: e }, 'embedding backfill failed'));
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
   if (redis && !(await redisReady(redis))) log.warn('Redis is not answering yet: going on without it until it does');
 
+  const { modelPath } = config.ml;
   const app = createApp({
     db,
     tokens,
     limits: config.limits,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
+    ml: services.ml,
+    recommender: services.recommender,
     log,
     production: config.production,
     corsOrigins: config.corsOrigins,
-    ready: createReadinessCheck(db),
+    ready: createReadinessCheck(db, modelPath ? () => modelReadiness(modelPath, embedder) : undefined),
   });
 
   const server = createServer(app);
@@ -80,6 +115,7 @@ async function main() {
     }, config.shutdownTimeoutMs);
     await closed;
     clearTimeout(timer);
+    await services.close().catch((e: Error) => log.error({ err: e }, 'closing the model failed'));
     await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
     redis?.disconnect();
     await embedded?.stop().catch((e: Error) => log.error({ err: e }, 'embedded PostgreSQL stop failed'));

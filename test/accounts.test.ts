@@ -238,6 +238,26 @@ describe('legacy password hashes', () => {
 });
 
 describe('tokens and configuration', () => {
+  it('a valid token of a deleted account cannot write: UNAUTHENTICATED (401), nothing written', async () => {
+    const { email } = fresh();
+    const reg = await register({ email, password: 'soon deleted' });
+    const token = reg.body.data!.register.token;
+    await t.db.sql('DELETE FROM users WHERE email = $1', [email]);
+    const [r] = await t.db.sql<{ id: string }>(
+      `INSERT INTO restaurants (name, cuisine_type, rating) VALUES ('Gone', 'italian', 4) RETURNING id`,
+    );
+    const orders = async () => Number((await t.db.sql<{ n: string }>('SELECT count(*) AS n FROM orders'))[0]!.n);
+    const before = await orders();
+    const res = await t.gql(
+      `mutation($r: ID!) { createOrder(input: {restaurantId: $r, items: [{name: "x", quantity: 1, price: 1}]}) { id } }`,
+      { r: Buffer.from(`Restaurant:${r!.id}`).toString('base64') },
+      { token },
+    );
+    expect(res.status).toBe(401);
+    expect(code(res)).toBe('UNAUTHENTICATED');
+    expect(await orders()).toBe(before);
+  });
+
   it('refuses to start in production without a JWT_SECRET of at least 32 bytes', () => {
     expect(() => createTokenService({ ttl: '1h', production: true })).toThrow(/JWT_SECRET/);
     expect(() => createTokenService({ secret: 'short', ttl: '1h', production: true })).toThrow(/32 bytes/);

@@ -7,6 +7,7 @@ import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
+import { createServices, type Services } from '../src/services.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { startToggleProxy, type ToggleProxy } from './helpers/toggle-proxy.ts';
@@ -15,6 +16,7 @@ let db: TestDatabase;
 let proxy: ToggleProxy;
 let pool: Db;
 let app: ReturnType<typeof createApp>;
+let services: Services;
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 beforeAll(async () => {
@@ -34,7 +36,17 @@ beforeAll(async () => {
     },
     log,
   );
+  services = await createServices(
+    pool,
+    {
+      ml: { batchSize: 16, threads: 1, idleMs: 60_000, vectorIndex: 'auto', syncMs: 0 },
+      cache: { maxBytes: 8 * 2 ** 20, ttlMs: 3_600_000 },
+    },
+    log,
+  );
   app = createApp({
+    ml: services.ml,
+    recommender: services.recommender,
     db: pool,
     tokens: createTokenService({ ttl: '1h', production: false }),
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
@@ -46,6 +58,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await services?.close();
   await pool?.end();
   await proxy?.close();
   await db?.drop();

@@ -48,6 +48,11 @@ export type Db = {
   maybeOne<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T> | null>;
   one<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>>;
   oneFirst<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>[keyof Row<T>]>;
+  /**
+   * Streams a large result through a cursor (100 rows per fetch): memory stays at one
+   * fetch whatever the row count. `onRow` runs for each row, in order.
+   */
+  stream<T extends ZodTypeAny>(query: QuerySqlToken<T>, onRow: (row: Row<T>) => void): Promise<void>;
   /** Runs `fn` in one transaction (BEGIN … COMMIT: two extra round trips; writes only). */
   transaction<R>(fn: (tx: DatabaseTransactionConnection) => Promise<R>): Promise<R>;
   state(): { active: number; waiting: number; size: number; idle: number; connections: number };
@@ -120,6 +125,10 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     one: (q) => gate.run(() => pool.one(q)),
     oneFirst: (q) => gate.run(() => pool.oneFirst(q)),
     transaction: (fn) => gate.run(() => pool.transaction(fn)),
+    stream: (q, onRow) =>
+      gate.run(async () => {
+        await pool.stream(q, (rows) => rows.on('data', (chunk) => onRow(chunk.data)));
+      }),
     state: () => {
       const s = pool.state();
       return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };

@@ -1,7 +1,12 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { BackendTerminatedError, BackendTerminatedUnexpectedlyError, ConnectionError } from 'slonik';
+import {
+  BackendTerminatedError,
+  BackendTerminatedUnexpectedlyError,
+  ConnectionError,
+  ForeignKeyIntegrityConstraintViolationError,
+} from 'slonik';
 import { GateFullError, GateTimeoutError } from '../db/gate.ts';
 import type { Logger } from '../logger.ts';
 import { ErrorCode } from '../schema/errors.ts';
@@ -39,6 +44,16 @@ export function createMaskError(log: Logger) {
     const path = isGraphQLError(error) ? error.path : undefined;
     if (original instanceof PothosValidationError) {
       return createGraphQLError(original.message, { path, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    }
+    // A valid token of a deleted account: its writes reference a user that is gone.
+    if (
+      original instanceof ForeignKeyIntegrityConstraintViolationError &&
+      original.constraint?.endsWith('_user_id_fkey')
+    ) {
+      return createGraphQLError('The account of this token no longer exists', {
+        path,
+        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+      });
     }
     if (isDatabaseUnavailable(original)) {
       log.warn({ err: original }, 'database unavailable');

@@ -3,8 +3,12 @@ import type { Db } from '../db/pool.ts';
 import { selectCurrentMigration } from '../db/queries/migrations.ts';
 import type { ReadinessCheck } from './health.ts';
 
-/** Ready when the database answers and its newest migration is the code's newest. One statement per probe. */
-export function createReadinessCheck(db: Db): ReadinessCheck {
+/**
+ * Ready when the database answers and its newest migration is the code's newest (one
+ * statement per probe), and, with MODEL_PATH, the model's files are there and its last
+ * load did not fail (`model` returns 'ok' or what is wrong; an unloaded model is ready).
+ */
+export function createReadinessCheck(db: Db, model?: () => string): ReadinessCheck {
   const expected = latestMigrationVersion();
   return async (): ReturnType<ReadinessCheck> => {
     let current: string | null;
@@ -15,9 +19,14 @@ export function createReadinessCheck(db: Db): ReadinessCheck {
     }
     const want = await expected;
     const migrated = current === want;
+    const modelState = model?.();
     return {
-      ok: migrated,
-      checks: { database: 'ok', migrations: migrated ? 'current' : `at ${current ?? 'none'}, expected ${want}` },
+      ok: migrated && (modelState === undefined || modelState === 'ok'),
+      checks: {
+        database: 'ok',
+        migrations: migrated ? 'current' : `at ${current ?? 'none'}, expected ${want}`,
+        ...(modelState === undefined ? {} : { model: modelState }),
+      },
     };
   };
 }

@@ -5,6 +5,8 @@ import './types/user.ts';
 import './types/taste-profile.ts';
 import './types/auth-payload.ts';
 import './types/order-mutations.ts';
+import './types/recommendation.ts';
+import './types/restaurant-match.ts';
 import { builder } from './builder.ts';
 
 export const schema = builder.toSchema();

@@ -4,6 +4,9 @@ import { createLocalThrottle, LOGIN_THROTTLE, type LoginThrottle } from '../../s
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
 import { createReadinessCheck } from '../../src/http/readiness.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import { backfillEmbeddings } from '../../src/ml/backfill.ts';
+import type { MlOptions } from '../../src/ml/service.ts';
+import { createServices, type Services } from '../../src/services.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startWireCounter, type WireCounter } from './wire-counter.ts';
 
@@ -31,7 +34,20 @@ export type TestApp = {
     opts?: { token?: string; headers?: Record<string, string> },
   ): Promise<GraphQLResponse<T>>;
   tokenFor(userId: string | number): Promise<string>;
+  /** embeddings, vector index, cache, recommender */
+  services: Services;
+  /** Embeds every restaurant lacking an embedding and syncs the vector index; returns how many were embedded. */
+  embedAll(): Promise<number>;
   close(): Promise<void>;
+};
+
+/** The offline encoder, an in-process index synced only when a test says so (`embedAll`). */
+export const TEST_ML_OPTIONS: MlOptions = {
+  batchSize: 16,
+  threads: 1,
+  idleMs: 60_000,
+  vectorIndex: 'auto',
+  syncMs: 0,
 };
 
 /**
@@ -45,10 +61,11 @@ type TestAppOptions = Partial<DbOptions> & {
   loginThrottle?: LoginThrottle;
   /** the app's logger (default: silent, or TEST_LOG_LEVEL) */
   log?: Logger;
+  ml?: Partial<MlOptions>;
 };
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { production, clientIpHeader, loginThrottle, log: logger, ...dbOptions } = options;
+  const { production, clientIpHeader, loginThrottle, log: logger, ml, ...dbOptions } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
   const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -67,12 +84,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     log,
   );
   const tokens = createTokenService({ secret: TEST_JWT_SECRET, ttl: '1h', production: false });
+  const services = await createServices(
+    pool,
+    { ml: { ...TEST_ML_OPTIONS, ...ml }, cache: { maxBytes: 8 * 2 ** 20, ttlMs: 3_600_000 } },
+    log,
+  );
   const app = createApp({
     db: pool,
     tokens,
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
     loginThrottle: loginThrottle ?? createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader,
+    ml: services.ml,
+    recommender: services.recommender,
     log,
     production: production ?? false,
     corsOrigins: [],
@@ -86,6 +110,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     pool,
     app,
     tokenFor: (userId) => tokens.sign(String(userId)),
+    services,
+    async embedAll() {
+      const { embedder, embeddingType, index } = services.ml;
+      const n = await backfillEmbeddings(pool, embedder, embeddingType, { batchSize: 256 });
+      await index.sync();
+      await wire.settle();
+      return n;
+    },
     async gql(query, variables, opts = {}) {
       const headers: Record<string, string> = {
         'content-type': 'application/json',
@@ -103,6 +135,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, body } as never;
     },
     async close() {
+      await services.close();
       await pool.end();
       await wire.close();
       await db.drop();

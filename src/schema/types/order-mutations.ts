@@ -83,7 +83,9 @@ builder.mutationFields((t) => ({
         simulated: valid.simulated ?? false,
         idempotencyKey: valid.idempotencyKey ?? null,
       };
-      return (await insertOrder(ctx.db, order)) ?? existingOrder(ctx.db, order);
+      const row = (await insertOrder(ctx.db, order)) ?? (await existingOrder(ctx.db, order));
+      ctx.recommender.invalidate(order.userId);
+      return row;
     },
   }),
   rateOrder: t.field({
@@ -100,12 +102,18 @@ builder.mutationFields((t) => ({
       }
       const row = await updateOrderRating(ctx.db, viewerId(ctx), args.id.id, args.rating);
       if (!row) throw notFound('Order');
+      ctx.recommender.invalidate(row.user_id);
       return row;
     },
   }),
   clearSimulatedOrders: t.int({
     authScopes: { authenticated: true },
     description: "Deletes the signed-in user's simulated orders; returns how many.",
-    resolve: (_root, _args, ctx) => deleteSimulatedOrders(ctx.db, viewerId(ctx)),
+    resolve: async (_root, _args, ctx) => {
+      const userId = viewerId(ctx);
+      const deleted = await deleteSimulatedOrders(ctx.db, userId);
+      ctx.recommender.invalidate(userId);
+      return deleted;
+    },
   }),
 }));

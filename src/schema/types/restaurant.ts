@@ -1,8 +1,11 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
+import type { Context } from '../../context.ts';
 import {
   countRestaurants,
   RESTAURANT_ORDER_KEYS,
   RESTAURANT_ORDERS,
+  type RestaurantColumn,
   type RestaurantFilter,
   type RestaurantOrder,
   type RestaurantRow,
@@ -51,8 +54,40 @@ builder.node(Restaurant, {
     priceRange: t.field({ type: PriceRange, nullable: true, resolve: (r) => must(r.price_range, 'price_range') }),
     location: t.string({ nullable: true, resolve: (r) => must(r.location, 'location') }),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => must(r.created_at, 'created_at') }),
+    similar: t.field({
+      type: [Restaurant],
+      description: `The closest restaurants by embedding (cosine), best first; first: 1–${MAX_SIMILAR}.`,
+      args: { first: t.arg.int({ defaultValue: 5 }) },
+      resolve: async (r, args, ctx, info) => {
+        const first = args.first ?? 5;
+        if (!Number.isInteger(first) || first < 1 || first > MAX_SIMILAR) {
+          throw badUserInput(`"first" must be between 1 and ${MAX_SIMILAR} (got ${first})`, { argument: 'first' });
+        }
+        const matches = await ctx.loaders.similarByRestaurantId.load({ id: r.id, first });
+        return loadRestaurants(
+          ctx,
+          matches.map((m) => m.id),
+          restaurantColumns(info, ['Restaurant']),
+        );
+      },
+    }),
   }),
 });
+
+const MAX_SIMILAR = 20;
+
+/** One restaurant an object refers to (a recommendation, a match), read with the columns `info` selects. */
+export async function referencedRestaurant(ctx: Context, id: string, info: GraphQLResolveInfo): Promise<RestaurantRow> {
+  const [row] = await loadRestaurants(ctx, [id], restaurantColumns(info, ['Restaurant']));
+  if (!row) throw new Error(`restaurant ${id} is referenced but missing`);
+  return row;
+}
+
+/** Restaurants by id through the batched loader, in the given order; ids that vanished are skipped. */
+export async function loadRestaurants(ctx: Context, ids: readonly string[], columns: readonly RestaurantColumn[]) {
+  const rows = await Promise.all(ids.map((id) => ctx.loaders.restaurantsById.load(id, columns)));
+  return rows.filter((row): row is RestaurantRow => row !== null && row !== undefined);
+}
 
 type RestaurantPage = { filter: RestaurantFilter };
 

@@ -1,0 +1,228 @@
+/**
+ * Sentence embeddings: WordPiece tokens → an ONNX encoder (all-MiniLM-L6-v2 or the
+ * offline encoder; same signature) → attention-mask mean pooling → L2 normalisation.
+ *
+ * Memory on a small machine:
+ * - The session loads on first use (concurrent first calls share one load) and is
+ *   released after `idleMs` without use, the seed documents' "unload when idle"
+ *   done safely: never while a run is in flight, and the next call loads it again.
+ * - One run at a time (runs queue, at most `maxQueued` waiting): with one intra-op
+ *   thread, parallel runs would only add their activations' memory, not speed.
+ * - `enableCpuMemArena: false`: the arena keeps the peak of every run's activations
+ *   for the life of the session and never gives it back; without it each run's
+ *   buffers return to the allocator. A few percent slower, a bounded footprint.
+ *   `enableMemPattern: false` too: memory patterns pre-plan fixed shapes, and every
+ *   batch here has its own sequence length.
+ */
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Encoded, WordPieceTokenizer } from './tokenizer.ts';
+
+export const DIMENSIONS = 384;
+
+export type ModelSource = {
+  /** Stored beside each embedding: rows made by another model are re-embedded by the backfill. */
+  id: string;
+  tokenizer: WordPieceTokenizer;
+  /** The model bytes or a file path; called on every (re)load. */
+  load(): Promise<Uint8Array | string>;
+};
+
+export type EmbedderOptions = {
+  threads: number;
+  batchSize: number;
+  idleMs: number;
+  /** runs allowed to wait for the session; beyond it, `EmbedderBusyError` */
+  maxQueued?: number;
+  maxLength?: number;
+};
+
+export class EmbedderBusyError extends Error {
+  constructor(waiting: number) {
+    super(`Too many embedding requests waiting (${waiting})`);
+    this.name = 'EmbedderBusyError';
+  }
+}
+
+/** Mean of the token vectors where the mask is 1, then L2-normalised; one vector per row. */
+export function meanPool(hidden: Float32Array, encoded: Encoded, dims = DIMENSIONS): Float32Array[] {
+  const { batch, length, attentionMask } = encoded;
+  const out: Float32Array[] = [];
+  for (let b = 0; b < batch; b++) {
+    const v = new Float32Array(dims);
+    let count = 0;
+    for (let t = 0; t < length; t++) {
+      if (attentionMask[b * length + t] === 0n) continue;
+      count++;
+      const base = (b * length + t) * dims;
+      for (let d = 0; d < dims; d++) v[d]! += hidden[base + d]!;
+    }
+    let norm = 0;
+    for (let d = 0; d < dims; d++) {
+      v[d]! /= Math.max(count, 1);
+      norm += v[d]! * v[d]!;
+    }
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let d = 0; d < dims; d++) v[d]! /= norm;
+    out.push(v);
+  }
+  return out;
+}
+
+export class Embedder {
+  readonly dimensions = DIMENSIONS;
+  private session: InferenceSession | null = null;
+  private loading: Promise<InferenceSession> | null = null;
+  private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+  /** sessions created so far (tests and metrics: a reload after an idle unload counts) */
+  loads = 0;
+  /** why the last load failed, until a load succeeds (readiness reports it) */
+  loadError: string | null = null;
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly options: EmbedderOptions,
+  ) {}
+
+  get modelId(): string {
+    return this.source.id;
+  }
+
+  /** Whether a session is in memory now. */
+  get loaded(): boolean {
+    return this.session !== null;
+  }
+
+  /**
+   * Embeds texts in batches of `batchSize`; `onBatch` reports progress.
+   * @throws EmbedderBusyError when too many calls are already waiting
+   */
+  async embed(texts: readonly string[], onBatch?: (done: number) => void): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += this.options.batchSize) {
+      const batch = texts.slice(i, i + this.options.batchSize);
+      out.push(...(await this.serial(() => this.run(batch))));
+      onBatch?.(Math.min(i + batch.length, texts.length));
+    }
+    return out;
+  }
+
+  async embedOne(text: string): Promise<Float32Array> {
+    const [v] = await this.embed([text]);
+    return v!;
+  }
+
+  /** Loads the model now (start-up check for MODEL_PATH); it still unloads when idle. */
+  async warm(): Promise<void> {
+    await this.serial(async () => {
+      await this.acquire();
+      this.releaseSoon();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const session = this.session ?? (await this.loading?.catch(() => null)) ?? null;
+    this.session = null;
+    this.loading = null;
+    await session?.release();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const max = this.options.maxQueued ?? 100;
+    if (this.waiting >= max) return Promise.reject(new EmbedderBusyError(this.waiting));
+    this.waiting++;
+    const result = this.queue.then(
+      () => {
+        this.waiting--;
+        return fn();
+      },
+      () => {
+        this.waiting--;
+        return fn();
+      },
+    );
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async run(texts: string[]): Promise<Float32Array[]> {
+    const encoded = this.source.tokenizer.encode(texts, this.options.maxLength ?? 128);
+    const session = await this.acquire();
+    try {
+      const dims = [encoded.batch, encoded.length];
+      const feeds: Record<string, Tensor> = {
+        input_ids: new Tensor('int64', encoded.inputIds, dims),
+        attention_mask: new Tensor('int64', encoded.attentionMask, dims),
+        token_type_ids: new Tensor('int64', encoded.tokenTypeIds, dims),
+      };
+      const result = await session.run(feeds);
+      const hidden = result.last_hidden_state;
+      if (!hidden) throw new Error('the model has no last_hidden_state output');
+      try {
+        return meanPool(hidden.data as Float32Array, encoded, this.dimensions);
+      } finally {
+        hidden.dispose();
+      }
+    } finally {
+      this.releaseSoon();
+    }
+  }
+
+  private async acquire(): Promise<InferenceSession> {
+    this.inFlight++;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (this.session) return this.session;
+    this.loading ??= this.createSession().finally(() => {
+      this.loading = null;
+    });
+    try {
+      this.session = await this.loading;
+      return this.session;
+    } catch (error) {
+      this.inFlight--;
+      throw error;
+    }
+  }
+
+  private releaseSoon() {
+    this.inFlight--;
+    if (this.inFlight > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.inFlight > 0 || !this.session) return;
+      const session = this.session;
+      this.session = null;
+      void session.release();
+    }, this.options.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private async createSession(): Promise<InferenceSession> {
+    const options: InferenceSession.SessionOptions = {
+      intraOpNumThreads: this.options.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: false,
+      enableMemPattern: false,
+    };
+    try {
+      const model = await this.source.load();
+      const session =
+        typeof model === 'string'
+          ? await InferenceSession.create(model, options)
+          : await InferenceSession.create(model, options);
+      this.loads++;
+      this.loadError = null;
+      return session;
+    } catch (error) {
+      this.loadError = (error as Error).message;
+      throw error;
+    }
+  }
+}
