@@ -34,6 +34,8 @@ export type EmbedderOptions = {
   /** runs allowed to wait for the session; beyond it, `EmbedderBusyError` */
   maxQueued?: number;
   maxLength?: number;
+  /** what the model must output per token (384 for all-MiniLM-L6-v2; the database stores 384) */
+  dimensions?: number;
 };
 
 export class EmbedderBusyError extends Error {
@@ -69,7 +71,7 @@ export function meanPool(hidden: Float32Array, encoded: Encoded, dims = DIMENSIO
 }
 
 export class Embedder {
-  readonly dimensions = DIMENSIONS;
+  readonly dimensions: number;
   private session: InferenceSession | null = null;
   private loading: Promise<InferenceSession> | null = null;
   private inFlight = 0;
@@ -84,7 +86,9 @@ export class Embedder {
   constructor(
     private readonly source: ModelSource,
     private readonly options: EmbedderOptions,
-  ) {}
+  ) {
+    this.dimensions = options.dimensions ?? DIMENSIONS;
+  }
 
   get modelId(): string {
     return this.source.id;
@@ -162,6 +166,10 @@ export class Embedder {
       const result = await session.run(feeds);
       const hidden = result.last_hidden_state;
       if (!hidden) throw new Error('the model has no last_hidden_state output');
+      if (hidden.dims[2] !== this.dimensions) {
+        hidden.dispose();
+        throw new Error(`the model outputs ${hidden.dims[2]} dimensions per token, expected ${this.dimensions}`);
+      }
       try {
         return meanPool(hidden.data as Float32Array, encoded, this.dimensions);
       } finally {
