@@ -42,7 +42,14 @@ if (kind === 'gateway') {
   const services = await createServices(
     db,
     {
-      ml: { batchSize: 16, threads: 1, idleMs: 300_000, vectorIndex: 'auto', syncMs: 30_000 },
+      ml: {
+        modelPath: process.env.MODEL_PATH,
+        batchSize: 16,
+        threads: 1,
+        idleMs: 300_000,
+        vectorIndex: 'auto',
+        syncMs: 30_000,
+      },
       cache: { maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 },
     },
     log,
