@@ -5,6 +5,7 @@ import { type AppDeps, type Context, createContext } from './context.ts';
 import { withQueryScope } from './db/query-scope.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
+import { type QueryLimits, useQueryLimits } from './http/limits.ts';
 import type { Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 
@@ -13,6 +14,18 @@ type AppOptions = AppDeps & {
   production: boolean;
   corsOrigins: string[];
   ready: ReadinessCheck;
+  /** unset: the contract's defaults */
+  queryLimits?: QueryLimits;
+};
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxDepth: 8,
+  maxCost: 5000,
+  maxAliases: 30,
+  maxDirectives: 50,
+  maxTokens: 2000,
+  maxQueryBytes: 20000,
+  maxPageSize: 100,
 };
 
 /** Runs each execution inside a scope that tells the SQL interceptors the operation name. */
@@ -53,6 +66,12 @@ export function createApp(opts: AppOptions) {
     context: ({ request, req }) => createContext(opts, request, req),
     // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
     // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
-    plugins: [useHealthEndpoints(opts.ready), useErrorCodes(), useQueryScope(), useGraphQlJit()],
+    plugins: [
+      useHealthEndpoints(opts.ready),
+      useErrorCodes(),
+      ...useQueryLimits(opts.queryLimits ?? DEFAULT_QUERY_LIMITS),
+      useQueryScope(),
+      useGraphQlJit(),
+    ],
   });
 }

@@ -17,6 +17,12 @@ const Env = z.object({
   DB_MAX_WAITING: int(100, 0),
   SLOW_QUERY_MS: int(1_000, 0),
   MAX_PAGE_SIZE: int(100, 1),
+  MAX_DEPTH: int(8, 1),
+  MAX_COST: int(5000, 1),
+  MAX_ALIASES: int(30, 0),
+  MAX_DIRECTIVES: int(50, 0),
+  MAX_TOKENS: int(2000, 1),
+  MAX_QUERY_BYTES: int(20000, 1),
   MAX_BATCH_KEYS: int(500, 1),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
@@ -73,6 +79,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       slowQueryMs: e.SLOW_QUERY_MS,
     },
     limits: { maxPageSize: e.MAX_PAGE_SIZE, maxBatchKeys: e.MAX_BATCH_KEYS },
+    queryLimits: {
+      maxDepth: e.MAX_DEPTH,
+      maxCost: e.MAX_COST,
+      maxAliases: e.MAX_ALIASES,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxTokens: e.MAX_TOKENS,
+      maxQueryBytes: e.MAX_QUERY_BYTES,
+      maxPageSize: e.MAX_PAGE_SIZE,
+    },
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
     redisUrl: e.REDIS_URL,
     ml: {

@@ -79,6 +79,7 @@ async function main() {
     db,
     tokens,
     limits: config.limits,
+    queryLimits: config.queryLimits,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,

@@ -1,0 +1,100 @@
+/**
+ * Query limits, all checked before any resolver (so before any SQL): size in bytes
+ * (before parsing), tokens (while parsing), depth, aliases and directives (validation;
+ * graphql-armor's rules, configured so the known bypasses are closed: introspection
+ * fields are not exempt from depth), and cost (src/http/cost.ts, at execution start,
+ * when the variables' values are known). Every refusal has its contract code, the
+ * measured value and the limit in `extensions`, and HTTP 400.
+ */
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { type FragmentDefinitionNode, type GraphQLError, Kind, type OperationDefinitionNode } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { operationCost } from './cost.ts';
+
+export type QueryLimits = {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxQueryBytes: number;
+  /** the page size the cost model assumes at most (larger pages are refused by their resolvers) */
+  maxPageSize: number;
+};
+
+/** `measured` NaN: not known (graphql-armor's token limit stops parsing at limit + 1 without a count). */
+export function limitError(code: string, what: string, measured: number, limit: number): GraphQLError {
+  const known = Number.isFinite(measured);
+  return createGraphQLError(
+    known ? `The ${what} (${measured}) exceeds the limit of ${limit}` : `The ${what} exceed the limit of ${limit}`,
+    { extensions: { code, ...(known ? { [what]: measured } : {}), limit, http: { status: 400 } } },
+  );
+}
+
+/** graphql-armor reports the measured value only in its message ("… exceeded, found 9."). */
+const found = (e: Error) => Number(/found (\d+)/.exec(e.message)?.[1] ?? Number.NaN);
+
+export function useQueryLimits(limits: QueryLimits): Plugin[] {
+  const reject = (code: string, what: string, limit: number) => (_ctx: unknown, error: Error) => {
+    throw limitError(code, what, found(error), limit);
+  };
+  return [
+    {
+      onParams({ params }) {
+        const bytes = Buffer.byteLength(params.query ?? '');
+        if (bytes > limits.maxQueryBytes) throw limitError('QUERY_TOO_LARGE', 'bytes', bytes, limits.maxQueryBytes);
+      },
+    },
+    maxTokensPlugin({
+      n: limits.maxTokens,
+      propagateOnRejection: false,
+      onReject: [reject('QUERY_TOO_LARGE', 'tokens', limits.maxTokens)],
+    }),
+    maxDepthPlugin({
+      n: limits.maxDepth,
+      ignoreIntrospection: false,
+      flattenFragments: false,
+      propagateOnRejection: false,
+      onReject: [reject('DEPTH_LIMIT_EXCEEDED', 'depth', limits.maxDepth)],
+    }),
+    maxAliasesPlugin({
+      n: limits.maxAliases,
+      propagateOnRejection: false,
+      onReject: [reject('ALIAS_LIMIT_EXCEEDED', 'aliases', limits.maxAliases)],
+    }),
+    maxDirectivesPlugin({
+      n: limits.maxDirectives,
+      propagateOnRejection: false,
+      onReject: [reject('DIRECTIVE_LIMIT_EXCEEDED', 'directives', limits.maxDirectives)],
+    }),
+    {
+      onExecute({ args }) {
+        const fragments: Record<string, FragmentDefinitionNode> = {};
+        let operation: OperationDefinitionNode | undefined;
+        for (const d of args.document.definitions) {
+          if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+          else if (
+            d.kind === Kind.OPERATION_DEFINITION &&
+            (!args.operationName || d.name?.value === args.operationName)
+          ) {
+            operation ??= d;
+          }
+        }
+        if (!operation) return;
+        const cost = operationCost(
+          args.schema,
+          operation,
+          fragments,
+          (args.variableValues ?? {}) as Record<string, unknown>,
+          // Priced exactly up to 100× the limit (the error shows the real figure); past it the walk stops.
+          limits.maxCost * 100,
+          limits.maxPageSize,
+        );
+        if (cost > limits.maxCost) throw limitError('COST_LIMIT_EXCEEDED', 'cost', cost, limits.maxCost);
+      },
+    },
+  ];
+}
