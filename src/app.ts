@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { withQueryScope } from './db/query-scope.ts';
@@ -70,6 +72,8 @@ export function createApp(opts: AppOptions) {
       useHealthEndpoints(opts.ready),
       useErrorCodes(),
       ...useQueryLimits(opts.queryLimits ?? DEFAULT_QUERY_LIMITS),
+      // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
+      ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
       useQueryScope(),
       useGraphQlJit(),
     ],
