@@ -2,22 +2,35 @@ import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { getOperationAST } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { withQueryScope } from './db/query-scope.ts';
+import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
+import {
+  loadManifest,
+  type PersistedManifest,
+  type PersistedMode,
+  usePersistedOperationModes,
+} from './http/persisted.ts';
 import type { Logger } from './logger.ts';
+import { MemoryWatchdog } from './memory-watchdog.ts';
 import { schema } from './schema/index.ts';
 
-type AppOptions = AppDeps & {
+export type AppOptions = AppDeps & {
   log: Logger;
   production: boolean;
   corsOrigins: string[];
   ready: ReadinessCheck;
-  /** unset: the contract's defaults */
+  /** unset: the contract's defaults (this and the options below) */
   queryLimits?: QueryLimits;
+  backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
+  persisted?: { mode: PersistedMode; manifest?: PersistedManifest };
+  /** request bodies beyond this are refused with 413 (chunked ones too) */
+  maxBodyBytes?: number;
 };
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -28,12 +41,19 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxTokens: 2000,
   maxQueryBytes: 20000,
   maxPageSize: 100,
+  maxBatch: 10,
 };
+
+export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };
+export const DEFAULT_MAX_BODY_BYTES = 102_400;
 
 /** Runs each execution inside a scope that tells the SQL interceptors the operation name. */
 const useQueryScope = (): Plugin => ({
   onExecute({ executeFn, setExecuteFn }) {
-    setExecuteFn((args) => withQueryScope(args.operationName ?? undefined, () => executeFn(args)));
+    // The operation's own name when the request did not say which (a single named operation).
+    setExecuteFn((args) =>
+      withQueryScope(getOperationAST(args.document, args.operationName)?.name?.value, () => executeFn(args)),
+    );
   },
 });
 
@@ -43,14 +63,22 @@ const useQueryScope = (): Plugin => ({
  */
 export function createApp(opts: AppOptions) {
   const { log } = opts;
-  return createYoga<{ req?: IncomingMessage }, Context>({
+  const limits = opts.queryLimits ?? DEFAULT_QUERY_LIMITS;
+  const backpressure = opts.backpressure ?? DEFAULT_BACKPRESSURE;
+  const persisted = opts.persisted ?? { mode: 'allow' };
+  const watchdog = new MemoryWatchdog({ softLimitMB: backpressure.memorySoftLimitMB });
+  const requests = useBackpressure(backpressure, watchdog, '/graphql');
+  const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     // Yoga's own plain check moves aside; /health (with memory figures) is ours.
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     graphiql: !opts.production,
-    batching: false,
+    batching: { limit: limits.maxBatch },
+    maxRequestBodySize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    // `documentId` (a persisted operation's id) is a request parameter too.
+    extraParamNames: ['documentId'],
     cors:
       opts.corsOrigins.length === 0
         ? false
@@ -69,13 +97,22 @@ export function createApp(opts: AppOptions) {
     // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
     // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
     plugins: [
-      useHealthEndpoints(opts.ready),
+      // Health first: it never waits behind GraphQL requests.
+      useHealthEndpoints(opts.ready, () => ({ ...watchdog.snapshot(), requests: requests.state() })),
+      requests.plugin,
       useErrorCodes(),
-      ...useQueryLimits(opts.queryLimits ?? DEFAULT_QUERY_LIMITS),
+      ...useQueryLimits(limits),
+      ...usePersistedOperationModes(
+        persisted.mode,
+        persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest()),
+      ),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
-      useQueryScope(),
       useGraphQlJit(),
+      // After graphql-jit: it replaces the execute function, this one wraps whichever runs.
+      useQueryScope(),
+      { onDispose: () => watchdog.stop() },
     ],
   });
+  return Object.assign(yoga, { watchdog });
 }

@@ -24,6 +24,14 @@ const Env = z.object({
   MAX_TOKENS: int(2000, 1),
   MAX_QUERY_BYTES: int(20000, 1),
   MAX_BATCH_KEYS: int(500, 1),
+  MAX_BATCH: int(10, 1),
+  MAX_BODY_BYTES: int(102_400, 1024),
+  MAX_CONCURRENT_REQUESTS: int(15, 1),
+  MAX_QUEUED_REQUESTS: int(50, 0),
+  QUEUE_TIMEOUT_MS: int(2_000, 1),
+  MEMORY_SOFT_LIMIT_MB: int(700, 0),
+  REQUEST_TIMEOUT_MS: int(30_000, 1_000),
+  PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('allow'),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
     .string()
@@ -87,7 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxTokens: e.MAX_TOKENS,
       maxQueryBytes: e.MAX_QUERY_BYTES,
       maxPageSize: e.MAX_PAGE_SIZE,
+      maxBatch: e.MAX_BATCH,
     },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    backpressure: {
+      maxConcurrent: e.MAX_CONCURRENT_REQUESTS,
+      maxQueued: e.MAX_QUEUED_REQUESTS,
+      queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
+      memorySoftLimitMB: e.MEMORY_SOFT_LIMIT_MB,
+    },
+    persistedOperations: e.PERSISTED_OPERATIONS,
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
     redisUrl: e.REDIS_URL,
     ml: {

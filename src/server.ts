@@ -14,6 +14,7 @@ import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
+import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
@@ -80,6 +81,13 @@ async function main() {
     tokens,
     limits: config.limits,
     queryLimits: config.queryLimits,
+    backpressure: config.backpressure,
+    // A bad manifest stops the start (loadManifest says which file and why).
+    persisted: {
+      mode: config.persistedOperations,
+      manifest: config.persistedOperations === 'off' ? new Map() : loadManifest(),
+    },
+    maxBodyBytes: config.http.maxBodyBytes,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,
@@ -91,6 +99,13 @@ async function main() {
   });
 
   const server = createServer(app);
+  // Slow or idle clients cannot hold sockets: the whole request within REQUEST_TIMEOUT_MS,
+  // headers within 10 s (slowloris); idle keep-alive sockets live 65 s, longer than the
+  // usual proxy idle timeout (60 s), so a proxy never reuses a socket the server is closing.
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.headersTimeout = Math.min(10_000, config.http.requestTimeoutMs);
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');

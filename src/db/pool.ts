@@ -24,9 +24,9 @@ import {
   SchemaValidationError,
 } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
+import { Gate } from '../gate.ts';
 import type { Logger } from '../logger.ts';
 import { managedDriver } from './driver.ts';
-import { Gate } from './gate.ts';
 import { currentOperationName } from './query-scope.ts';
 
 export type DbOptions = {

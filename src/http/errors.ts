@@ -7,7 +7,7 @@ import {
   ConnectionError,
   ForeignKeyIntegrityConstraintViolationError,
 } from 'slonik';
-import { GateFullError, GateTimeoutError } from '../db/gate.ts';
+import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
 import { ErrorCode } from '../schema/errors.ts';
 
@@ -73,6 +73,9 @@ export function createMaskError(log: Logger) {
  */
 const OWN_CODES = new Set<string>(Object.values(ErrorCode));
 
+/** Yoga's codes that have a contract counterpart; any other foreign code becomes BAD_USER_INPUT. */
+const FOREIGN_CODES: Record<string, string> = { REQUEST_ENTITY_TOO_LARGE: ErrorCode.QUERY_TOO_LARGE };
+
 /** The error with a contract code: a missing or foreign one (Yoga's GRAPHQL_PARSE_FAILED…) becomes BAD_USER_INPUT. */
 function withCode(e: GraphQLError): GraphQLError {
   return OWN_CODES.has(String(e.extensions?.code))
@@ -83,7 +86,7 @@ function withCode(e: GraphQLError): GraphQLError {
         positions: e.positions,
         path: e.path,
         originalError: e.originalError,
-        extensions: { ...e.extensions, code: ErrorCode.BAD_USER_INPUT },
+        extensions: { ...e.extensions, code: FOREIGN_CODES[String(e.extensions?.code)] ?? ErrorCode.BAD_USER_INPUT },
       });
 }
 

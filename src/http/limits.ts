@@ -10,7 +10,14 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { type FragmentDefinitionNode, type GraphQLError, Kind, type OperationDefinitionNode } from 'graphql';
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
+  visit,
+} from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { operationCost } from './cost.ts';
 
@@ -23,6 +30,8 @@ export type QueryLimits = {
   maxQueryBytes: number;
   /** the page size the cost model assumes at most (larger pages are refused by their resolvers) */
   maxPageSize: number;
+  /** operations in one batched request (a JSON array) */
+  maxBatch: number;
 };
 
 /** `measured` NaN: not known (graphql-armor's token limit stops parsing at limit + 1 without a count). */
@@ -37,12 +46,41 @@ export function limitError(code: string, what: string, measured: number, limit: 
 /** graphql-armor reports the measured value only in its message ("… exceeded, found 9."). */
 const found = (e: Error) => Number(/found (\d+)/.exec(e.message)?.[1] ?? Number.NaN);
 
+/** The variables a document passes as `first` (the only ones its cost depends on). */
+function pageSizeVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node) {
+      if (node.name.value === 'first' && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names];
+}
+
+type PricedDocument = { variables: string[]; costs: Map<string, number> };
+
+/** A few distinct page sizes per document are remembered; more start the list afresh (bounded). */
+const COSTS_PER_DOCUMENT = 32;
+
 export function useQueryLimits(limits: QueryLimits): Plugin[] {
   const reject = (code: string, what: string, limit: number) => (_ctx: unknown, error: Error) => {
     throw limitError(code, what, found(error), limit);
   };
+  // Priced once per (document, operation, page-size variables): the documents are Yoga's
+  // cached ASTs, so a persisted or repeated operation is priced on its first run only.
+  const priced = new WeakMap<DocumentNode, PricedDocument>();
   return [
     {
+      // Before the operations of a batch are even looked at: each one counts.
+      onRequestParse() {
+        return {
+          onRequestParseDone({ requestParserResult }) {
+            if (Array.isArray(requestParserResult) && requestParserResult.length > limits.maxBatch) {
+              throw limitError('BATCH_LIMIT_EXCEEDED', 'operations', requestParserResult.length, limits.maxBatch);
+            }
+          },
+        };
+      },
       onParams({ params }) {
         const bytes = Buffer.byteLength(params.query ?? '');
         if (bytes > limits.maxQueryBytes) throw limitError('QUERY_TOO_LARGE', 'bytes', bytes, limits.maxQueryBytes);
@@ -84,15 +122,27 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
           }
         }
         if (!operation) return;
-        const cost = operationCost(
-          args.schema,
-          operation,
-          fragments,
-          (args.variableValues ?? {}) as Record<string, unknown>,
-          // Priced exactly up to 100× the limit (the error shows the real figure); past it the walk stops.
-          limits.maxCost * 100,
-          limits.maxPageSize,
-        );
+        const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+        let entry = priced.get(args.document);
+        if (!entry) {
+          entry = { variables: pageSizeVariables(args.document), costs: new Map() };
+          priced.set(args.document, entry);
+        }
+        const key = `${operation.name?.value ?? ''}\0${JSON.stringify(entry.variables.map((v) => variables[v] ?? null))}`;
+        let cost = entry.costs.get(key);
+        if (cost === undefined) {
+          cost = operationCost(
+            args.schema,
+            operation,
+            fragments,
+            variables,
+            // Priced exactly up to 100× the limit (the error shows the real figure); past it the walk stops.
+            limits.maxCost * 100,
+            limits.maxPageSize,
+          );
+          if (entry.costs.size >= COSTS_PER_DOCUMENT) entry.costs.clear();
+          entry.costs.set(key, cost);
+        }
         if (cost > limits.maxCost) throw limitError('COST_LIMIT_EXCEEDED', 'cost', cost, limits.maxCost);
       },
     },

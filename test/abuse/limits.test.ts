@@ -145,3 +145,69 @@ describe('cost (MAX_COST 5000)', () => {
     expect(codeOf(r)).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('batching (MAX_BATCH 10) and the request body (100 KB)', () => {
+  type Result = { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+  async function post(body: BodyInit, headers: Record<string, string> = {}) {
+    t.wire.reset();
+    const r = await t.app.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    const json = (await r.json()) as Result | Result[];
+    await t.wire.settle();
+    return { status: r.status, json, statements: t.wire.statements.length };
+  }
+  const batch = (n: number, query = '{ cuisines }') => JSON.stringify(Array.from({ length: n }, () => ({ query })));
+
+  it('runs a batch of 10, refuses 11 and 100 with BATCH_LIMIT_EXCEEDED and no SQL', async () => {
+    const ok = await post(batch(10));
+    expect(ok.status).toBe(200);
+    expect(ok.json).toHaveLength(10);
+    for (const n of [11, 100]) {
+      const r = await post(batch(n));
+      expect(r.status).toBe(400);
+      expect((r.json as Result).errors?.[0]?.extensions).toMatchObject({
+        code: 'BATCH_LIMIT_EXCEEDED',
+        operations: n,
+        limit: 10,
+      });
+      expect(r.statements).toBe(0);
+    }
+    await stillServes();
+  });
+
+  it('prices and limits each operation of a batch on its own', async () => {
+    const r = await post(
+      JSON.stringify([
+        { query: '{ cuisines }' },
+        { query: '{ restaurants(first: 100) { edges { node { similar(first: 100) { name } } } } }' },
+      ]),
+    );
+    const [cheap, costly] = r.json as Result[];
+    expect(cheap?.errors).toBeUndefined();
+    expect(costly?.errors?.[0]?.extensions?.code).toBe('COST_LIMIT_EXCEEDED');
+  });
+
+  it('refuses a body over 100 KB with 413 QUERY_TOO_LARGE, by Content-Length and when chunked', async () => {
+    const big = JSON.stringify({ query: '{ cuisines }', variables: { pad: 'x'.repeat(110_000) } });
+    const declared = await post(big);
+    expect(declared.status).toBe(413);
+    expect((declared.json as Result).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LARGE');
+    const bytes = new TextEncoder().encode(big);
+    const chunked = await post(
+      new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 16_384) controller.enqueue(bytes.slice(i, i + 16_384));
+          controller.close();
+        },
+      }),
+    );
+    expect(chunked.status).toBe(413);
+    expect((chunked.json as Result).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LARGE');
+    expect(chunked.statements).toBe(0);
+    await stillServes();
+  });
+});

@@ -1,4 +1,4 @@
-import { createApp } from '../../src/app.ts';
+import { type AppOptions, createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/jwt.ts';
 import { createLocalThrottle, LOGIN_THROTTLE, type LoginThrottle } from '../../src/auth/throttle.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
@@ -62,10 +62,12 @@ type TestAppOptions = Partial<DbOptions> & {
   /** the app's logger (default: silent, or TEST_LOG_LEVEL) */
   log?: Logger;
   ml?: Partial<MlOptions>;
+  /** passed to createApp as they are (unset: the app's defaults) */
+  app?: Pick<AppOptions, 'queryLimits' | 'backpressure' | 'persisted' | 'maxBodyBytes'>;
 };
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { production, clientIpHeader, loginThrottle, log: logger, ml, ...dbOptions } = options;
+  const { production, clientIpHeader, loginThrottle, log: logger, ml, app: appOptions, ...dbOptions } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
   const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -101,6 +103,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     production: production ?? false,
     corsOrigins: [],
     ready: createReadinessCheck(pool),
+    ...appOptions,
   });
   await wire.settle();
   wire.reset();
@@ -135,6 +138,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, body } as never;
     },
     async close() {
+      await app.dispose();
       await services.close();
       await pool.end();
       await wire.close();

@@ -1,0 +1,148 @@
+/**
+ * Persisted operations (`PERSISTED_OPERATIONS`):
+ * - `off`: documents only. A request carrying only an id gets PERSISTED_QUERY_NOT_FOUND,
+ *   which Apollo's persisted-query link answers by sending the document.
+ * - `allow`: documents, ids of the manifest (clients/persisted-operations.json) and
+ *   Apollo's automatic persisted queries (APQ): an unknown hash gets
+ *   PERSISTED_QUERY_NOT_FOUND, the client resends it with the document, the hash is
+ *   verified and the document registered in a bounded LRU (count and bytes).
+ * - `only`: manifest ids alone; any document gets PERSISTED_QUERY_REQUIRED (the
+ *   production safelist).
+ * An id travels as `extensions.persistedQuery.sha256Hash` (Apollo, `version: 1`) or
+ * `documentId` (body, query string or extensions), over POST or GET (for CDN caching).
+ * Manifest and registered documents go through the same validation, limits and cost
+ * as any other; Yoga's parse and validation caches and the cost cache (limits.ts) make
+ * that a one-time price per document.
+ *
+ * Lookup and `only` mode: @graphql-yoga/plugin-persisted-operations. APQ registration
+ * is ours (15 lines): @graphql-yoga/plugin-apq 3.6 pins @graphql-tools/utils 10 as a
+ * peer, which conflicts with graphql-yoga 5.24's utils 11, and its store would not
+ * know the manifest's ids.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { ErrorCode } from '../schema/errors.ts';
+
+export type PersistedMode = 'off' | 'allow' | 'only';
+
+/** id (sha256 hex of the body) → body */
+export type PersistedManifest = ReadonlyMap<string, string>;
+
+/** Bounds of the APQ registrations (documents are at most MAX_QUERY_BYTES each). */
+export const APQ_MAX_DOCUMENTS = 1000;
+export const APQ_MAX_BYTES = 4 * 1024 * 1024;
+
+export const MANIFEST_PATH = fileURLToPath(new URL('../../clients/persisted-operations.json', import.meta.url));
+
+const ManifestFile = z.object({
+  format: z.literal('apollo-persisted-query-manifest'),
+  version: z.literal(1),
+  operations: z.array(
+    z.object({
+      id: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest'),
+      name: z.string(),
+      type: z.enum(['query', 'mutation', 'subscription']),
+      body: z.string().min(1),
+    }),
+  ),
+});
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * Reads an Apollo persisted-query manifest.
+ * @throws Error naming the file and the problem (bad JSON, bad shape, an id that is not the body's sha256)
+ */
+export function loadManifest(path = MANIFEST_PATH): PersistedManifest {
+  let parsed: z.infer<typeof ManifestFile>;
+  try {
+    parsed = ManifestFile.parse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (error) {
+    throw new Error(`Persisted-operation manifest ${path} is unusable: ${(error as Error).message}`);
+  }
+  const manifest = new Map<string, string>();
+  for (const op of parsed.operations) {
+    if (sha256(op.body) !== op.id)
+      throw new Error(`Persisted-operation manifest ${path}: ${op.name}'s id is not the sha256 of its body`);
+    manifest.set(op.id, op.body);
+  }
+  return manifest;
+}
+
+type Extensions = { persistedQuery?: { version?: unknown; sha256Hash?: unknown }; documentId?: unknown };
+
+/** The Apollo hash, when the request carries one. */
+function apolloHash(params: GraphQLParams): string | undefined {
+  const pq = (params.extensions as Extensions | undefined)?.persistedQuery;
+  return pq && typeof pq === 'object' && pq.version === 1 && typeof pq.sha256Hash === 'string'
+    ? pq.sha256Hash
+    : undefined;
+}
+
+/** The id of a persisted operation: Apollo's hash, or `documentId` (body, query string or extensions). */
+export function persistedOperationId(params: GraphQLParams, request: Request): string | null {
+  const hash = apolloHash(params);
+  if (hash) return hash;
+  const fromParams =
+    (params as { documentId?: unknown }).documentId ?? (params.extensions as Extensions | undefined)?.documentId;
+  if (typeof fromParams === 'string') return fromParams;
+  if (request.method === 'GET') return new URL(request.url).searchParams.get('documentId');
+  return null;
+}
+
+const notFound = () =>
+  // Apollo's link recognises the message; the code is the contract's.
+  createGraphQLError('PersistedQueryNotFound', {
+    extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 404 } },
+  });
+
+export function usePersistedOperationModes(mode: PersistedMode, manifest: PersistedManifest): Plugin[] {
+  if (mode === 'off') {
+    return [
+      {
+        onParams({ params, request }) {
+          if (!params.query && persistedOperationId(params, request)) throw notFound();
+        },
+      },
+    ];
+  }
+  const registered = new LRUCache<string, string>({
+    max: APQ_MAX_DOCUMENTS,
+    maxSize: APQ_MAX_BYTES,
+    sizeCalculation: (body) => Math.max(1, Buffer.byteLength(body)),
+  });
+  const lookup = usePersistedOperations({
+    allowArbitraryOperations: mode === 'allow',
+    extractPersistedOperationId: (params, request) => persistedOperationId(params, request),
+    getPersistedOperation: (id) => manifest.get(id) ?? (mode === 'allow' ? registered.get(id) : undefined) ?? null,
+    customErrors: {
+      notFound,
+      keyNotFound: {
+        message: 'Send a query document or a persisted operation id',
+        extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+      },
+      persistedQueryOnly: {
+        message: 'This server runs persisted operations only: send a persisted operation id',
+        extensions: { code: ErrorCode.PERSISTED_QUERY_REQUIRED, http: { status: 400 } },
+      },
+    },
+  });
+  const registration: Plugin = {
+    onParams({ params }) {
+      const hash = apolloHash(params);
+      if (!hash || !params.query) return;
+      if (sha256(params.query) !== hash) {
+        throw createGraphQLError('persistedQuery.sha256Hash is not the sha256 of the query document', {
+          extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+        });
+      }
+      if (!manifest.has(hash)) registered.set(hash, params.query);
+    },
+  };
+  return mode === 'allow' ? [lookup, registration] : [lookup];
+}
