@@ -6,6 +6,7 @@ import {
   BackendTerminatedUnexpectedlyError,
   ConnectionError,
   ForeignKeyIntegrityConstraintViolationError,
+  StatementTimeoutError,
 } from 'slonik';
 import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
@@ -53,6 +54,14 @@ export function createMaskError(log: Logger) {
       return createGraphQLError('The account of this token no longer exists', {
         path,
         extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+      });
+    }
+    // DB_STATEMENT_TIMEOUT_MS: PostgreSQL cancelled the statement. Retryable, like an outage.
+    if (original instanceof StatementTimeoutError) {
+      log.warn({ err: original, path }, 'statement timeout');
+      return createGraphQLError('The database did not answer in time; try again shortly', {
+        path,
+        extensions: { code: ErrorCode.DATABASE_UNAVAILABLE, http: { status: 503 } },
       });
     }
     if (isDatabaseUnavailable(original)) {

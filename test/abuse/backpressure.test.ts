@@ -232,3 +232,26 @@ describe('SLOW_QUERY_MS', () => {
     expect(lines.join('')).not.toContain('Secretcuisine');
   });
 });
+
+describe('DB_STATEMENT_TIMEOUT_MS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ statementTimeoutMs: 300 });
+    await insertRestaurants(t.db, 3);
+  });
+  afterAll(() => t?.close());
+
+  it('turns a statement PostgreSQL cancelled into DATABASE_UNAVAILABLE (503), no SQL text, then serves', async () => {
+    const unlock = await lockRestaurants(t);
+    try {
+      const r = await t.gql(FEED);
+      expect(r.status).toBe(503);
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('DATABASE_UNAVAILABLE');
+      expect(JSON.stringify(r.body)).not.toMatch(/SELECT|restaurants WHERE|canceling statement/i);
+    } finally {
+      await unlock();
+    }
+    const again = await t.gql<{ restaurants: { edges: unknown[] } }>(FEED);
+    expect(again.body.data?.restaurants.edges).toHaveLength(2);
+  });
+});
