@@ -2,22 +2,23 @@ import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { getOperationAST } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
-import { withQueryScope } from './db/query-scope.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
+import { useMetrics } from './http/metrics-plugin.ts';
 import {
   loadManifest,
   type PersistedManifest,
   type PersistedMode,
   usePersistedOperationModes,
 } from './http/persisted.ts';
+import { useRequestLog } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { MemoryWatchdog } from './memory-watchdog.ts';
+import { watchRequests } from './metrics.ts';
 import { schema } from './schema/index.ts';
 
 export type AppOptions = AppDeps & {
@@ -47,16 +48,6 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };
 export const DEFAULT_MAX_BODY_BYTES = 102_400;
 
-/** Runs each execution inside a scope that tells the SQL interceptors the operation name. */
-const useQueryScope = (): Plugin => ({
-  onExecute({ executeFn, setExecuteFn }) {
-    // The operation's own name when the request did not say which (a single named operation).
-    setExecuteFn((args) =>
-      withQueryScope(getOperationAST(args.document, args.operationName)?.name?.value, () => executeFn(args)),
-    );
-  },
-});
-
 /**
  * Builds the Yoga app from its dependencies. It never listens (src/server.ts does);
  * tests call `app.fetch`.
@@ -68,6 +59,7 @@ export function createApp(opts: AppOptions) {
   const persisted = opts.persisted ?? { mode: 'allow' };
   const watchdog = new MemoryWatchdog({ softLimitMB: backpressure.memorySoftLimitMB });
   const requests = useBackpressure(backpressure, watchdog, '/graphql');
+  watchRequests(requests.state, () => watchdog.shedding);
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -97,7 +89,10 @@ export function createApp(opts: AppOptions) {
     // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
     // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
     plugins: [
-      // Health first: it never waits behind GraphQL requests.
+      // First: every request gets an id and a log line, refused ones too.
+      useRequestLog(log, '/graphql'),
+      useMetrics(),
+      // Health before the limiter: it never waits behind GraphQL requests.
       useHealthEndpoints(opts.ready, () => ({ ...watchdog.snapshot(), requests: requests.state() })),
       requests.plugin,
       useErrorCodes(),
@@ -109,8 +104,6 @@ export function createApp(opts: AppOptions) {
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
       useGraphQlJit(),
-      // After graphql-jit: it replaces the execute function, this one wraps whichever runs.
-      useQueryScope(),
       { onDispose: () => watchdog.stop() },
     ],
   });

@@ -20,11 +20,6 @@ export function takeOverShutdownSignals() {
   exitHook.unhookEvent('SIGINT');
 }
 
-// async-exit-hook also turns 'beforeExit' into process.exit(0), which throws away
-// process.exitCode: a test run with failures (vitest sets exitCode = 1 and lets the
-// loop drain) or a CLI that failed would exit 0. The 'exit' hook still stops the clusters.
-exitHook.unhookEvent('beforeExit');
-
 export type EmbeddedDatabase = { url: string; created: boolean; stop(): Promise<void> };
 
 /** Asks the OS for a free TCP port on loopback. */

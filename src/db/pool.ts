@@ -26,8 +26,9 @@ import {
 import type { ZodTypeAny, z } from 'zod';
 import { Gate } from '../gate.ts';
 import type { Logger } from '../logger.ts';
+import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../metrics.ts';
 import { managedDriver } from './driver.ts';
-import { currentOperationName } from './query-scope.ts';
+import { currentOperationName, currentScope } from './query-scope.ts';
 
 export type DbOptions = {
   url: string;
@@ -71,6 +72,31 @@ const resultParser: Interceptor = {
   },
 };
 
+/** Statements, rows and bytes: into the request's scope (request log) and the metrics. */
+const accounting: Interceptor = {
+  name: 'accounting',
+  afterQueryExecution: (_context, _query, result) => {
+    const scope = currentScope();
+    let bytes = 0;
+    for (const row of result.rows) bytes += rowBytes(row as Record<string, unknown>);
+    sqlStatements.inc({ outcome: 'ok' });
+    sqlRowsRead.inc(result.rows.length);
+    sqlBytesRead.inc(bytes);
+    if (scope) {
+      scope.statements++;
+      scope.rows += result.rows.length;
+      scope.bytes += bytes;
+    }
+    return null;
+  },
+  queryExecutionError: () => {
+    sqlStatements.inc({ outcome: 'error' });
+    const scope = currentScope();
+    if (scope) scope.statements++;
+    return null; // slonik rethrows the error itself
+  },
+};
+
 function slowQueryLog(log: Logger, slowQueryMs: number): Interceptor {
   return {
     name: 'slow-query-log',
@@ -111,7 +137,7 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     transactionRetryLimit: 0,
     captureStackTrace: false,
     resetConnection: async () => {},
-    interceptors: [resultParser, slowQueryLog(log, options.slowQueryMs)],
+    interceptors: [resultParser, accounting, slowQueryLog(log, options.slowQueryMs)],
     typeParsers,
     driverFactory: managedDriver(createPgDriverFactory(), options.maxConnectionAgeMs),
   });
@@ -119,20 +145,29 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
   // EventEmitter 'error' would end the process. The query itself still rejects.
   pool.on('error', (error) => log.warn({ err: error }, 'database connection error'));
   const gate = new Gate(options.poolMax, options.poolTimeoutMs, options.maxWaiting);
+  const state = () => {
+    const s = pool.state();
+    return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };
+  };
+  watchPool(state);
   return {
     any: (q) => gate.run(() => pool.any(q)),
     maybeOne: (q) => gate.run(() => pool.maybeOne(q)),
     one: (q) => gate.run(() => pool.one(q)),
     oneFirst: (q) => gate.run(() => pool.oneFirst(q)),
-    transaction: (fn) => gate.run(() => pool.transaction(fn)),
+    transaction: (fn) =>
+      gate.run(() => {
+        // BEGIN and COMMIT (or ROLLBACK) are round trips the interceptors do not see.
+        sqlStatements.inc({ outcome: 'ok' }, 2);
+        const scope = currentScope();
+        if (scope) scope.statements += 2;
+        return pool.transaction(fn);
+      }),
     stream: (q, onRow) =>
       gate.run(async () => {
         await pool.stream(q, (rows) => rows.on('data', (chunk) => onRow(chunk.data)));
       }),
-    state: () => {
-      const s = pool.state();
-      return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };
-    },
+    state,
     end: () => pool.end().catch((error) => log.warn({ err: error }, 'closing the pool')),
   };
 }

@@ -8,6 +8,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { Gate, GateAbortedError } from '../gate.ts';
 import type { MemoryWatchdog } from '../memory-watchdog.ts';
+import { requestsShed } from '../metrics.ts';
 import { ErrorCode } from '../schema/errors.ts';
 
 export type BackpressureOptions = {
@@ -36,6 +37,7 @@ export function useBackpressure(
       if (url.pathname !== graphqlEndpoint || request.method === 'OPTIONS') return;
       if (watchdog.shedding) {
         watchdog.shedCount++;
+        requestsShed.inc({ reason: 'memory' });
         endResponse(overloaded('memory', 'The server is low on memory; try again shortly', 5));
         return;
       }
@@ -43,6 +45,7 @@ export function useBackpressure(
         await gate.acquire(request.signal);
       } catch (error) {
         // A client that went away gets nothing; the others are told when to come back.
+        if (!(error instanceof GateAbortedError)) requestsShed.inc({ reason: 'concurrency' });
         endResponse(
           error instanceof GateAbortedError
             ? new Response(null, { status: 499 })

@@ -8,6 +8,7 @@ import {
   selectOrderPagesByUserIds,
   selectOrdersByIdsForOwner,
 } from '../db/queries/orders.ts';
+import { observedBatch } from '../metrics.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
 import type { ColumnMap } from './projection.ts';
 
@@ -24,6 +25,7 @@ export const ORDER_FIELD_COLUMNS: ColumnMap<OrderColumn> = {
 /** Orders by id, visible only to `viewerId` (null: nobody, and no statement is sent). */
 export function ordersById(db: Db, viewerId: string | null, maxBatchSize: number) {
   return new ProjectingLoader<OrderColumn, OrderRow>(
+    'orders',
     async (ids, columns) => (viewerId ? selectOrdersByIdsForOwner(db, viewerId, ids, columns) : []),
     maxBatchSize,
   );
@@ -37,13 +39,13 @@ type OrderPageRequest = OrdersPageKey & { columns: readonly OrderColumn[] };
  */
 export function orderPagesByUserId(db: Db, maxBatchSize: number) {
   return new DataLoader<OrderPageRequest, OrderRow[], string>(
-    async (keys) => {
+    observedBatch('orderPages', async (keys) => {
       const columns = [...new Set(keys.flatMap((k) => k.columns))].sort();
       const rows = await selectOrderPagesByUserIds(db, keys, columns);
       const pages = keys.map((): OrderRow[] => []);
       for (const { key_index, ...row } of rows) pages[key_index]?.push(row);
       return pages;
-    },
+    }),
     {
       maxBatchSize,
       cacheKeyFn: (k) =>
@@ -55,10 +57,10 @@ export function orderPagesByUserId(db: Db, maxBatchSize: number) {
 /** Order counts per user, batched. */
 export function orderCountByUserId(db: Db, maxBatchSize: number) {
   return new DataLoader<string, number>(
-    async (userIds) => {
+    observedBatch('orderCounts', async (userIds) => {
       const counts = new Map((await countOrdersByUserIds(db, userIds)).map((r) => [r.user_id, r.count]));
       return userIds.map((id) => counts.get(id) ?? 0);
-    },
+    }),
     { maxBatchSize },
   );
 }

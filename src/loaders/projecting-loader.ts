@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { observedBatch } from '../metrics.ts';
 
 /**
  * A per-request DataLoader whose keys carry the columns the caller needs.
@@ -11,14 +12,14 @@ import DataLoader from 'dataloader';
 export class ProjectingLoader<C extends string, R extends { id: string }> {
   private readonly loader: DataLoader<{ id: string; columns: readonly C[] }, R | null, string>;
 
-  constructor(fetch: (ids: string[], columns: C[]) => Promise<readonly R[]>, maxBatchSize: number) {
+  constructor(name: string, fetch: (ids: string[], columns: C[]) => Promise<readonly R[]>, maxBatchSize: number) {
     this.loader = new DataLoader(
-      async (keys) => {
+      observedBatch(name, async (keys: readonly { id: string; columns: readonly C[] }[]) => {
         const ids = [...new Set(keys.map((k) => k.id))];
         const columns = [...new Set(keys.flatMap((k) => k.columns))].sort();
         const byId = new Map((await fetch(ids, columns)).map((r) => [r.id, r]));
         return keys.map((k) => byId.get(k.id) ?? null);
-      },
+      }),
       { maxBatchSize, cacheKeyFn: (k) => `${k.id}|${k.columns.join(',')}` },
     );
   }

@@ -16,6 +16,7 @@ export const RESTAURANT_FIELD_COLUMNS: ColumnMap<RestaurantColumn> = {
 
 export function restaurantsById(db: Db, maxBatchSize: number) {
   return new ProjectingLoader<RestaurantColumn, RestaurantRow>(
+    'restaurants',
     (ids, columns) => selectRestaurantsByIds(db, ids, columns),
     maxBatchSize,
   );

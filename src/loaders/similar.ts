@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { observedBatch } from '../metrics.ts';
 import type { Match, VectorIndex } from '../ml/vector-index.ts';
 
 type SimilarKey = { id: string; first: number };
@@ -9,7 +10,7 @@ type SimilarKey = { id: string; first: number };
  */
 export function similarByRestaurantId(index: VectorIndex, maxBatchSize: number) {
   return new DataLoader<SimilarKey, Match[], string>(
-    async (keys) => {
+    observedBatch('similar', async (keys) => {
       const byFirst = new Map<number, string[]>();
       for (const k of keys) byFirst.set(k.first, [...(byFirst.get(k.first) ?? []), k.id]);
       const results = new Map<string, Match[]>();
@@ -18,7 +19,7 @@ export function similarByRestaurantId(index: VectorIndex, maxBatchSize: number) 
           results.set(`${id}|${first}`, matches);
       }
       return keys.map((k) => results.get(`${k.id}|${k.first}`) ?? []);
-    },
+    }),
     { maxBatchSize, cacheKeyFn: (k) => `${k.id}|${k.first}` },
   );
 }

@@ -10,5 +10,9 @@ export const USER_FIELD_COLUMNS: ColumnMap<UserColumn> = {
 };
 
 export function usersById(db: Db, maxBatchSize: number) {
-  return new ProjectingLoader<UserColumn, UserRow>((ids, columns) => selectUsersByIds(db, ids, columns), maxBatchSize);
+  return new ProjectingLoader<UserColumn, UserRow>(
+    'users',
+    (ids, columns) => selectUsersByIds(db, ids, columns),
+    maxBatchSize,
+  );
 }

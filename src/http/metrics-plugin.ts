@@ -1,0 +1,74 @@
+/**
+ * GET /metrics and the HTTP/GraphQL metrics, through @graphql-yoga/plugin-prometheus
+ * on the gateway's registry (src/metrics.ts). Two changes to its defaults, both about
+ * cardinality (each distinct label value is a time series held in memory forever):
+ * - the `url` label is off (a GET's URL carries variables: unbounded);
+ * - operation names come from clients, so they are bounded: the first
+ *   MAX_OPERATION_NAMES distinct names keep theirs, later ones are counted as "other".
+ */
+import { createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { registry } from '../metrics.ts';
+
+export const MAX_OPERATION_NAMES = 200;
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function useMetrics(): Plugin {
+  const names = new Set<string>();
+  const bounded = (name: string | undefined) => {
+    if (!name) return 'anonymous';
+    if (names.has(name)) return name;
+    if (names.size < MAX_OPERATION_NAMES) {
+      names.add(name);
+      return name;
+    }
+    return 'other';
+  };
+  return usePrometheus({
+    registry,
+    endpoint: '/metrics',
+    // Built-in metrics: no url, no operationName (ours below carry a bounded one).
+    labels: { url: false, operationName: false },
+    metrics: {
+      graphql_yoga_http_duration: createHistogram({
+        registry,
+        histogram: {
+          name: 'graphql_yoga_http_duration',
+          help: 'HTTP request duration (seconds) of GraphQL requests, by operation and status',
+          labelNames: ['operationName', 'operationType', 'method', 'statusCode'],
+          buckets: DURATION_BUCKETS,
+        },
+        fillLabelsFn: (params, { request, response }) => ({
+          operationName: bounded(params.operationName),
+          operationType: params.operationType ?? 'unknown',
+          method: request.method,
+          statusCode: response.status,
+        }),
+        phases: ['request'],
+      }),
+      graphql_envelop_phase_execute: createHistogram({
+        registry,
+        histogram: {
+          name: 'graphql_envelop_phase_execute',
+          help: 'GraphQL execution duration (seconds), by operation',
+          labelNames: ['operationName', 'operationType'],
+          buckets: DURATION_BUCKETS,
+        },
+        // The plugin strips operationName from these params (its label is off above); the document stays.
+        fillLabelsFn: (params) => ({
+          operationName: bounded(params.document ? getOperationAST(params.document)?.name?.value : undefined),
+          operationType: params.operationType ?? 'unknown',
+        }),
+        phases: ['execute'],
+      }),
+      // The remaining per-phase metrics keep the plugin's operation labels off (cardinality).
+      graphql_envelop_request_time_summary: false,
+      graphql_envelop_request_duration: false,
+      graphql_envelop_deprecated_field: false,
+      graphql_envelop_execute_resolver: false,
+      graphql_envelop_schema_change: false,
+    },
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * One log line per GraphQL request (pino, JSON): request id, operation name(s), HTTP
+ * status, duration, and what it cost at the database (statements, rows, bytes). The
+ * request id is the caller's `x-request-id` when it looks like one, else a new UUID,
+ * and is returned in the response's `x-request-id`. Health, readiness and metrics
+ * requests log at debug only. Headers are never logged (Authorization stays out).
+ * The same scope feeds `tastematch_sql_statements_per_request`.
+ */
+import { randomUUID } from 'node:crypto';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { currentScope, newRequestScope, type RequestScope, withRequestScope } from '../db/query-scope.ts';
+import type { Logger } from '../logger.ts';
+import { sqlStatementsPerRequest } from '../metrics.ts';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function useRequestLog(log: Logger, graphqlEndpoint: string): Plugin {
+  const started = new WeakMap<Request, { at: bigint; scope: RequestScope; path: string }>();
+  return {
+    onRequest({ request, url, requestHandler, setRequestHandler }) {
+      const given = request.headers.get('x-request-id');
+      const scope = newRequestScope(given && REQUEST_ID.test(given) ? given : randomUUID());
+      started.set(request, { at: process.hrtime.bigint(), scope, path: url.pathname });
+      if (url.pathname === graphqlEndpoint) {
+        setRequestHandler((req, ctx) => withRequestScope(scope, () => requestHandler(req, ctx)));
+      }
+    },
+    onExecute({ args }) {
+      // The operation actually run (a single named operation needs no operationName).
+      const name = getOperationAST(args.document, args.operationName)?.name?.value;
+      currentScope()?.operations.push(name ?? 'anonymous');
+    },
+    onResponse({ request, response }) {
+      const s = started.get(request);
+      if (!s) return;
+      response.headers.set('x-request-id', s.scope.requestId);
+      const ms = Number(process.hrtime.bigint() - s.at) / 1e6;
+      const line = {
+        reqId: s.scope.requestId,
+        method: request.method,
+        path: s.path,
+        status: response.status,
+        ms: Math.round(ms * 10) / 10,
+      };
+      if (s.path !== graphqlEndpoint) {
+        log.debug(line, 'request');
+        return;
+      }
+      sqlStatementsPerRequest.observe(s.scope.statements);
+      log.info(
+        {
+          ...line,
+          operation: s.scope.operations.join(',') || undefined,
+          statements: s.scope.statements,
+          rows: s.scope.rows,
+          bytes: s.scope.bytes,
+        },
+        'graphql request',
+      );
+    },
+  };
+}
