@@ -5,6 +5,7 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
+import { useHttpCaching } from './http/cache-control.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
@@ -95,6 +96,7 @@ export function createApp(opts: AppOptions) {
       // Health before the limiter: it never waits behind GraphQL requests.
       useHealthEndpoints(opts.ready, () => ({ ...watchdog.snapshot(), requests: requests.state() })),
       requests.plugin,
+      useHttpCaching('/graphql'),
       useErrorCodes(),
       ...useQueryLimits(limits),
       ...usePersistedOperationModes(
