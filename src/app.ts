@@ -14,6 +14,7 @@ import {
   loadManifest,
   type PersistedManifest,
   type PersistedMode,
+  type RegistrationStore,
   usePersistedOperationModes,
 } from './http/persisted.ts';
 import { useRequestLog } from './http/request-log.ts';
@@ -30,7 +31,7 @@ export type AppOptions = AppDeps & {
   /** unset: the contract's defaults (this and the options below) */
   queryLimits?: QueryLimits;
   backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
-  persisted?: { mode: PersistedMode; manifest?: PersistedManifest };
+  persisted?: { mode: PersistedMode; manifest?: PersistedManifest; store?: RegistrationStore };
   /** request bodies beyond this are refused with 413 (chunked ones too) */
   maxBodyBytes?: number;
 };
@@ -102,6 +103,7 @@ export function createApp(opts: AppOptions) {
       ...usePersistedOperationModes(
         persisted.mode,
         persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest()),
+        persisted.store,
       ),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { initContextCache } from '@pothos/core';
 import type { TokenService } from './auth/jwt.ts';
 import type { LoginThrottle } from './auth/throttle.ts';
+import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Db } from './db/pool.ts';
 import { clientAddress } from './http/client-address.ts';
 import { orderCountByUserId, orderPagesByUserId, ordersById } from './loaders/orders.ts';
@@ -23,6 +24,8 @@ export type AppDeps = {
   clientIpHeader?: string;
   ml: Ml;
   recommender: Recommender;
+  /** the shared cache (catalogue metadata, persisted documents); unset: nothing cached there */
+  cache?: TieredCache;
 };
 export type Viewer = { id: string };
 
@@ -55,6 +58,7 @@ export type Context = {
   limits: Limits;
   ml: Ml;
   recommender: Recommender;
+  cache?: TieredCache;
   loaders: ReturnType<typeof createLoaders>;
 };
 
@@ -90,6 +94,7 @@ export async function createContext(
     limits: deps.limits,
     ml: deps.ml,
     recommender: deps.recommender,
+    cache: deps.cache,
     loaders: createLoaders(deps.db, deps.ml, viewer, deps.limits.maxBatchKeys),
   };
 }

@@ -50,7 +50,9 @@ async function main() {
   }
   const { applied } = await migrate(url, (line) => log.info(line));
   const db = await createDb({ url, ...config.db }, log);
-  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log);
+  const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
+  if (redis && !(await redisReady(redis))) log.warn('Redis is not answering yet: going on without it until it does');
+  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log, redis);
   const { embedder, embeddingType } = services.ml;
   if (config.ml.modelPath) await embedder.warm(); // fail at start-up, not on the first search
   if (embedded?.created && config.seedOnFirstStart) {
@@ -72,9 +74,6 @@ async function main() {
     batchSize: 256,
     onProgress: (p) => log.info(p, 'embedding restaurants'),
   }).catch((e: Error) => log.error({ err: e }, 'embedding backfill failed'));
-  const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
-  if (redis && !(await redisReady(redis))) log.warn('Redis is not answering yet: going on without it until it does');
-
   const { modelPath } = config.ml;
   const app = createApp({
     db,
@@ -86,12 +85,18 @@ async function main() {
     persisted: {
       mode: config.persistedOperations,
       manifest: config.persistedOperations === 'off' ? new Map() : loadManifest(),
+      // APQ registrations in the shared cache: registered on one replica, served by all.
+      store: {
+        get: (id) => services.cache.get<string>('pq', id),
+        set: (id, body) => services.cache.set('pq', id, body),
+      },
     },
     maxBodyBytes: config.http.maxBodyBytes,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,
     recommender: services.recommender,
+    cache: services.cache,
     log,
     production: config.production,
     corsOrigins: config.corsOrigins,

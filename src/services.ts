@@ -2,7 +2,9 @@
  * The long-lived services behind the schema, built once per process: embeddings and
  * vector search, the bounded cache and the recommender over them.
  */
+import type { Redis } from 'ioredis';
 import { BytesCache, type CacheOptions } from './cache/bytes-cache.ts';
+import { TieredCache } from './cache/tiered-cache.ts';
 import type { Db } from './db/pool.ts';
 import type { Logger } from './logger.ts';
 import { DIMENSIONS } from './ml/embedder.ts';
@@ -10,15 +12,25 @@ import { createMl, type Ml, type MlOptions } from './ml/service.ts';
 import { Recommender } from './recommend/engine.ts';
 import { templateInsights } from './recommend/insights.ts';
 
-export type Services = { ml: Ml; cache: BytesCache; recommender: Recommender; close(): Promise<void> };
+export type Services = { ml: Ml; cache: TieredCache; recommender: Recommender; close(): Promise<void> };
 
 export async function createServices(
   db: Db,
   opts: { ml: MlOptions; cache: CacheOptions },
   log: Logger,
+  /** REDIS_URL's client: the cache's shared second level and invalidation channel */
+  redis?: Redis,
 ): Promise<Services> {
   const ml = await createMl(db, opts.ml, log);
-  const cache = new BytesCache(opts.cache);
+  const cache = new TieredCache(new BytesCache(opts.cache), redis, opts.cache.ttlMs, log);
   const recommender = new Recommender({ db, index: ml.index, cache, insights: templateInsights, dims: DIMENSIONS });
-  return { ml, cache, recommender, close: () => ml.close() };
+  return {
+    ml,
+    cache,
+    recommender,
+    close: async () => {
+      await cache.close();
+      await ml.close();
+    },
+  };
 }

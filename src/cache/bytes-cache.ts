@@ -13,6 +13,8 @@ export type CacheOptions = {
   maxEntryBytes?: number;
   /** the `cache` label of its metrics */
   name?: string;
+  /** the clock for TTLs (tests); default performance */
+  clock?: { now(): number };
 };
 
 export class BytesCache {
@@ -34,29 +36,50 @@ export class BytesCache {
       sizeCalculation: (value, key) => 2 * (value.length + key.length) + 64,
       ttl: opts.ttlMs,
       ttlAutopurge: false,
+      ...(opts.clock ? { perf: opts.clock, ttlResolution: 0 } : {}),
     });
   }
 
   get<T>(key: string): T | undefined {
+    const text = this.getText(key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  /** The stored JSON text (what a second level such as Redis holds). */
+  getText(key: string): string | undefined {
     const text = this.lru.get(key);
     cacheEvents.inc({ cache: this.name, event: text === undefined ? 'miss' : 'hit' });
-    return text === undefined ? undefined : (JSON.parse(text) as T);
+    return text;
   }
 
   /** @returns false when the value is too large to cache */
   set(key: string, value: unknown): boolean {
-    const text = JSON.stringify(value);
-    if (2 * text.length > this.maxEntryBytes) {
+    return this.setText(key, JSON.stringify(value));
+  }
+
+  /** Stores JSON text as it is. @returns false when it is too large to cache */
+  setText(key: string, text: string, ttlMs?: number): boolean {
+    if (!this.fits(text)) {
       cacheEvents.inc({ cache: this.name, event: 'refused' });
       return false;
     }
-    this.lru.set(key, text);
+    this.lru.set(key, text, ttlMs === undefined ? undefined : { ttl: ttlMs });
     cacheEvents.inc({ cache: this.name, event: 'set' });
     return true;
   }
 
+  /** Whether a JSON text is small enough to be cached (at most 2 MB). */
+  fits(text: string): boolean {
+    return 2 * text.length <= this.maxEntryBytes;
+  }
+
   delete(key: string): void {
     this.lru.delete(key);
+  }
+
+  /** Drops every entry whose key starts with `prefix`. */
+  deletePrefix(prefix: string): void {
+    for (const key of [...this.lru.keys()]) if (key.startsWith(prefix)) this.lru.delete(key);
   }
 
   stats() {

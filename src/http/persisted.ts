@@ -95,13 +95,32 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
   return null;
 }
 
+function localRegistrations(): RegistrationStore {
+  const lru = new LRUCache<string, string>({
+    max: APQ_MAX_DOCUMENTS,
+    maxSize: APQ_MAX_BYTES,
+    sizeCalculation: (body) => Math.max(1, Buffer.byteLength(body)),
+  });
+  return { get: (id) => lru.get(id), set: (id, body) => void lru.set(id, body) };
+}
+
 const notFound = () =>
   // Apollo's link recognises the message; the code is the contract's.
   createGraphQLError('PersistedQueryNotFound', {
     extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 404 } },
   });
 
-export function usePersistedOperationModes(mode: PersistedMode, manifest: PersistedManifest): Plugin[] {
+/** Where APQ registrations live: by default a bounded LRU of this process; the server passes the shared cache. */
+export type RegistrationStore = {
+  get(id: string): Promise<string | undefined> | string | undefined;
+  set(id: string, body: string): Promise<void> | void;
+};
+
+export function usePersistedOperationModes(
+  mode: PersistedMode,
+  manifest: PersistedManifest,
+  store?: RegistrationStore,
+): Plugin[] {
   if (mode === 'off') {
     return [
       {
@@ -111,15 +130,12 @@ export function usePersistedOperationModes(mode: PersistedMode, manifest: Persis
       },
     ];
   }
-  const registered = new LRUCache<string, string>({
-    max: APQ_MAX_DOCUMENTS,
-    maxSize: APQ_MAX_BYTES,
-    sizeCalculation: (body) => Math.max(1, Buffer.byteLength(body)),
-  });
+  const registered: RegistrationStore = store ?? localRegistrations();
   const lookup = usePersistedOperations({
     allowArbitraryOperations: mode === 'allow',
     extractPersistedOperationId: (params, request) => persistedOperationId(params, request),
-    getPersistedOperation: (id) => manifest.get(id) ?? (mode === 'allow' ? registered.get(id) : undefined) ?? null,
+    getPersistedOperation: async (id) =>
+      manifest.get(id) ?? (mode === 'allow' ? await registered.get(id) : undefined) ?? null,
     customErrors: {
       notFound,
       keyNotFound: {
@@ -133,7 +149,7 @@ export function usePersistedOperationModes(mode: PersistedMode, manifest: Persis
     },
   });
   const registration: Plugin = {
-    onParams({ params }) {
+    async onParams({ params }) {
       const hash = apolloHash(params);
       if (!hash || !params.query) return;
       if (sha256(params.query) !== hash) {
@@ -141,7 +157,7 @@ export function usePersistedOperationModes(mode: PersistedMode, manifest: Persis
           extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
         });
       }
-      if (!manifest.has(hash)) registered.set(hash, params.query);
+      if (!manifest.has(hash)) await registered.set(hash, params.query);
     },
   };
   return mode === 'allow' ? [lookup, registration] : [lookup];

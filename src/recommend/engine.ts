@@ -7,7 +7,7 @@
  * The catalogue is never loaded into JS objects (the original's out-of-memory bug);
  * only the results' few columns are read.
  */
-import type { BytesCache } from '../cache/bytes-cache.ts';
+import type { TieredCache } from '../cache/tiered-cache.ts';
 import type { Db } from '../db/pool.ts';
 import {
   type OrderSignal,
@@ -49,7 +49,7 @@ export type ChefChoiceResult = {
   confidence: number;
 };
 
-type Deps = { db: Db; index: VectorIndex; cache: BytesCache; insights: InsightProvider; dims: number };
+type Deps = { db: Db; index: VectorIndex; cache: TieredCache; insights: InsightProvider; dims: number };
 
 function summarize(
   orders: readonly OrderSignal[],
@@ -74,19 +74,18 @@ function summarize(
 export class Recommender {
   constructor(private readonly deps: Deps) {}
 
-  /** Forgets a user's cached results (after an order, a rating or new preferences). */
-  invalidate(userId: string): void {
-    this.deps.cache.delete(this.key(userId));
+  /** Forgets a user's cached results (after an order, a rating or new preferences), on every replica. */
+  invalidate(userId: string): Promise<void> {
+    return this.deps.cache.invalidate('recs', this.key(userId));
   }
 
   async recommendations(userId: string, refresh: boolean): Promise<RecommendationList> {
-    const key = this.key(userId);
     if (!refresh) {
-      const cached = this.deps.cache.get<RecommendationList>(key);
+      const cached = await this.deps.cache.get<RecommendationList>('recs', this.key(userId));
       if (cached) return cached;
     }
     const list = await this.compute(userId);
-    this.deps.cache.set(key, list);
+    await this.deps.cache.set('recs', this.key(userId), list);
     return list;
   }
 
@@ -142,8 +141,9 @@ export class Recommender {
     };
   }
 
+  /** Versioned: a change of the cached shape must not read another version's entries (Redis outlives a deploy). */
   private key(userId: string) {
-    return `recommendations:v1:${userId}`;
+    return `v1:${userId}`;
   }
 
   private async compute(userId: string): Promise<RecommendationList> {

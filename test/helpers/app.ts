@@ -99,6 +99,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clientIpHeader,
     ml: services.ml,
     recommender: services.recommender,
+    cache: services.cache,
     log,
     production: production ?? false,
     corsOrigins: [],

@@ -84,7 +84,7 @@ builder.mutationFields((t) => ({
         idempotencyKey: valid.idempotencyKey ?? null,
       };
       const row = (await insertOrder(ctx.db, order)) ?? (await existingOrder(ctx.db, order));
-      ctx.recommender.invalidate(order.userId);
+      await ctx.recommender.invalidate(order.userId);
       return row;
     },
   }),
@@ -102,7 +102,7 @@ builder.mutationFields((t) => ({
       }
       const row = await updateOrderRating(ctx.db, viewerId(ctx), args.id.id, args.rating);
       if (!row) throw notFound('Order');
-      ctx.recommender.invalidate(row.user_id);
+      await ctx.recommender.invalidate(row.user_id);
       return row;
     },
   }),
@@ -112,7 +112,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, _args, ctx) => {
       const userId = viewerId(ctx);
       const deleted = await deleteSimulatedOrders(ctx.db, userId);
-      ctx.recommender.invalidate(userId);
+      await ctx.recommender.invalidate(userId);
       return deleted;
     },
   }),

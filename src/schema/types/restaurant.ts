@@ -198,6 +198,13 @@ builder.queryFields((t) => ({
 
   cuisines: t.stringList({
     description: 'Every cuisine that has at least one restaurant, alphabetical.',
-    resolve: async (_root, _args, ctx) => (await selectCuisines(ctx.db)).map((r) => r.cuisine_type),
+    // Catalogue metadata: cached for 5 min (the public HTTP max-age), shared by replicas.
+    resolve: async (_root, _args, ctx) => {
+      const cached = await ctx.cache?.get<string[]>('restaurants', 'cuisines');
+      if (cached) return cached;
+      const cuisines = (await selectCuisines(ctx.db)).map((r) => r.cuisine_type);
+      await ctx.cache?.set('restaurants', 'cuisines', cuisines);
+      return cuisines;
+    },
   }),
 }));

@@ -74,7 +74,7 @@ builder.mutationFields((t) => ({
         return found;
       });
       await upsertPreferences(ctx.db, userId, canonical, input.priceRange ?? null);
-      ctx.recommender.invalidate(userId);
+      await ctx.recommender.invalidate(userId);
       return ctx.loaders.tasteProfilesByUserId.clear(userId).load(userId);
     },
   }),
