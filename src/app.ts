@@ -34,6 +34,8 @@ export type AppOptions = AppDeps & {
   persisted?: { mode: PersistedMode; manifest?: PersistedManifest; store?: RegistrationStore };
   /** request bodies beyond this are refused with 413 (chunked ones too) */
   maxBodyBytes?: number;
+  /** OpenTelemetry's plugin when tracing is on (src/tracing.ts) */
+  tracing?: Plugin;
 };
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -107,6 +109,7 @@ export function createApp(opts: AppOptions) {
       ),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
+      ...(opts.tracing ? [opts.tracing] : []),
       useGraphQlJit(),
       { onDispose: () => watchdog.stop() },
     ],

@@ -22,6 +22,7 @@ import type { Embedder } from './ml/embedder.ts';
 import { modelFiles } from './ml/model-source.ts';
 import { createRedis, redisReady } from './redis.ts';
 import { createServices } from './services.ts';
+import { createTracing } from './tracing.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
 
@@ -75,6 +76,7 @@ async function main() {
     onProgress: (p) => log.info(p, 'embedding restaurants'),
   }).catch((e: Error) => log.error({ err: e }, 'embedding backfill failed'));
   const { modelPath } = config.ml;
+  const tracing = await createTracing(process.env, log);
   const app = createApp({
     db,
     tokens,
@@ -92,6 +94,7 @@ async function main() {
       },
     },
     maxBodyBytes: config.http.maxBodyBytes,
+    tracing: tracing?.plugin,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,
@@ -138,6 +141,7 @@ async function main() {
     clearTimeout(timer);
     await services.close().catch((e: Error) => log.error({ err: e }, 'closing the model failed'));
     await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
+    await tracing?.shutdown().catch((e: Error) => log.warn({ err: e }, 'flushing traces failed'));
     redis?.disconnect();
     await embedded?.stop().catch((e: Error) => log.error({ err: e }, 'embedded PostgreSQL stop failed'));
     log.info('stopped');
