@@ -120,7 +120,7 @@ describe('the clients’ operations, served in PERSISTED_OPERATIONS=only mode', 
     };
     const reg = await send('Register', { input: { email: 'm@example.com', name: 'M', password: 'a-long-password' } });
     expect(reg.errors).toBeUndefined();
-    const token = (reg.data?.register as { token: string }).token;
+    const token = (reg.data!.register as { token: string }).token;
     const dash = await send('Dashboard', {}, token);
     expect(dash.errors).toBeUndefined();
     expect(dash.data?.me).toMatchObject({ name: 'M' });

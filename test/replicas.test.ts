@@ -71,7 +71,7 @@ const ORDER = `mutation Order($input: CreateOrderInput!) { createOrder(input: $i
 const recommended = async (r: Replica, token: string) => {
   const body = await gql(r, RECS, undefined, token);
   expect(body.errors).toBeUndefined();
-  return (body.data?.recommendations as { restaurant: { id: string } }[]).map((x) => x.restaurant.id);
+  return (body.data!.recommendations as { restaurant: { id: string } }[]).map((x) => x.restaurant.id);
 };
 const order = async (r: Replica, token: string, restaurantId: string) => {
   const body = await gql(
@@ -109,7 +109,7 @@ describe.runIf(requireProgram('redis-server'))('two replicas sharing PostgreSQL 
       a,
       'mutation { register(input: { email: "two@example.com", name: "Two", password: "two-replicas-pw" }) { token } }',
     );
-    token = (reg.data?.register as { token: string }).token;
+    token = (reg.data!.register as { token: string }).token;
     // A history, so recommendations come from it.
     for (const id of restaurants.slice(0, 3)) await order(a, token, id);
   }, 180_000);

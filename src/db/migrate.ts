@@ -54,6 +54,11 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
     );
     const applied: string[] = [];
     const migrations = await listMigrations();
+    if (done.size === 0 && (await isOriginalDatabase(client))) {
+      await adoptOriginal(client, migrations[0]!, log);
+      done.set(migrations[0]!.version, migrations[0]!.checksum);
+      applied.push(migrations[0]!.version);
+    }
     for (const m of migrations) {
       const checksum = done.get(m.version);
       if (checksum !== undefined) {
@@ -80,6 +85,37 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
     await client.end();
+  }
+}
+
+/** A database made by the original Python backend: Alembic's table and its `users`, none of ours. */
+async function isOriginalDatabase(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ alembic: string | null; users: string | null }>(
+    `SELECT to_regclass('alembic_version')::text AS alembic, to_regclass('users')::text AS users`,
+  );
+  return rows[0]?.alembic != null && rows[0]?.users != null;
+}
+
+/**
+ * Converts the original backend's schema in place into 0001's (migrations/adopt/alembic.sql,
+ * one transaction: all or nothing) and records 0001 as applied.
+ */
+async function adoptOriginal(client: pg.Client, init: Migration, log: (line: string) => void) {
+  const revision = (await client.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows[0];
+  log(`migrate: adopting the original TasteMatch database (Alembic revision ${revision?.version_num ?? 'none'})`);
+  const sql = await readFile(new URL('adopt/alembic.sql', MIGRATIONS_DIR), 'utf8');
+  await client.query('BEGIN');
+  try {
+    await client.query(sql);
+    await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      init.version,
+      init.name,
+      init.checksum,
+    ]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new Error(`Adopting the original database failed (nothing was changed): ${(error as Error).message}`);
   }
 }
 

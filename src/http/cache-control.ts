@@ -112,7 +112,7 @@ export function useHttpCaching(graphqlEndpoint: string): Plugin {
       const etag = `"${createHash('sha256').update(new Uint8Array(body)).digest('base64url')}"`;
       response.headers.set('etag', etag);
       const match = request.headers.get('if-none-match');
-      if (match && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+      if (match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
         const headers = new Headers(response.headers);
         headers.delete('content-length');
         setResponse(new Response(null, { status: 304, headers }));
