@@ -7,6 +7,7 @@ import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './http/graphiql.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
 import { useMetrics } from './http/metrics-plugin.ts';
@@ -70,7 +71,8 @@ export function createApp(opts: AppOptions) {
     // Yoga's own plain check moves aside; /health (with memory figures) is ours.
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    graphiql: !opts.production,
+    graphiql: opts.production ? false : GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderOfflineGraphiQL,
     batching: { limit: limits.maxBatch },
     maxRequestBodySize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     // `documentId` (a persisted operation's id) is a request parameter too.

@@ -7,7 +7,7 @@
  * measured value and the limit in `extensions`, and HTTP 400.
  */
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import {
@@ -20,6 +20,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { operationCost } from './cost.ts';
+import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 
 export type QueryLimits = {
   maxDepth: number;
@@ -69,6 +70,16 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   // Priced once per (document, operation, page-size variables): the documents are Yoga's
   // cached ASTs, so a persisted or repeated operation is priced on its first run only.
   const priced = new WeakMap<DocumentNode, PricedDocument>();
+  const depthRule = maxDepthRule({
+    n: limits.maxDepth,
+    ignoreIntrospection: false,
+    flattenFragments: false,
+    propagateOnRejection: false,
+    onReject: [reject('DEPTH_LIMIT_EXCEEDED', 'depth', limits.maxDepth)],
+  });
+  const introspectionRule = introspectionLimitRule((what, measured, limit) =>
+    limitError('DEPTH_LIMIT_EXCEEDED', what === 'depth' ? 'depth' : 'nestedLists', measured, limit),
+  );
   return [
     {
       // Before the operations of a batch are even looked at: each one counts.
@@ -91,13 +102,13 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
       propagateOnRejection: false,
       onReject: [reject('QUERY_TOO_LARGE', 'tokens', limits.maxTokens)],
     }),
-    maxDepthPlugin({
-      n: limits.maxDepth,
-      ignoreIntrospection: false,
-      flattenFragments: false,
-      propagateOnRejection: false,
-      onReject: [reject('DEPTH_LIMIT_EXCEEDED', 'depth', limits.maxDepth)],
-    }),
+    // graphql-armor's depth rule for every document but introspection-only ones, which get
+    // their own (introspection-limit.ts): GraphiQL's introspection query is deeper than MAX_DEPTH.
+    {
+      onValidate({ params, addValidationRule }) {
+        addValidationRule(isIntrospectionOnly(params.documentAST) ? introspectionRule : depthRule);
+      },
+    },
     maxAliasesPlugin({
       n: limits.maxAliases,
       propagateOnRejection: false,

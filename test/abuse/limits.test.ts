@@ -3,6 +3,7 @@
  * at limit + 1 but not at the limit, with zero SQL statements run; the process then
  * answers a normal query. Limits are the contract's defaults.
  */
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type GraphQLResponse, type TestApp } from '../helpers/app.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
@@ -45,11 +46,35 @@ describe('depth (MAX_DEPTH 8)', () => {
     await stillServes();
   });
 
-  it('counts introspection fields too (no __schema bypass)', async () => {
+  it('counts introspection fields when mixed with data fields (no __schema bypass)', async () => {
     const r = await send(
-      '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }',
+      '{ restaurants(first: 1) { edges { node { name } } } __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }',
     );
-    expect(codeOf(r)).toBe('DEPTH_LIMIT_EXCEEDED');
+    expect(r.body.errors?.[0]?.extensions).toMatchObject({ code: 'DEPTH_LIMIT_EXCEEDED', depth: 9, limit: 8 });
+  });
+
+  it("lets GraphiQL's own introspection query through (introspection-only documents: depth 15, 3 nested lists)", async () => {
+    const r = await send(getIntrospectionQuery());
+    expect(r.body.errors).toBeUndefined();
+    expect((r.body.data as { __schema: { types: unknown[] } }).__schema.types.length).toBeGreaterThan(20);
+  });
+
+  it('refuses the introspection blow-up (fields of types of fields…) and over-deep ofType chains', async () => {
+    const blowUp = await send('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }');
+    expect(blowUp.status).toBe(400);
+    expect(blowUp.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'DEPTH_LIMIT_EXCEEDED',
+      nestedLists: 4,
+      limit: 3,
+    });
+    const deepType = await send(`{ __type(name: "User") { ${'ofType { '.repeat(15)}name${' }'.repeat(15)} } }`);
+    expect(deepType.body.errors?.[0]?.extensions).toMatchObject({ code: 'DEPTH_LIMIT_EXCEEDED', depth: 16, limit: 15 }); // measured up to limit + 1
+    // Naming the operation or a fragment __schema changes nothing.
+    const named = await send(
+      'query __schema { ...__type } fragment __type on Query { __schema { types { fields { type { fields { type { fields { name } } } } } } } }',
+    );
+    expect(codeOf(named)).toBe('DEPTH_LIMIT_EXCEEDED');
+    await stillServes();
   });
 
   it('counts fragments at their depth', async () => {
