@@ -5,19 +5,17 @@
  * migrated in place by `migrate()`; every row is still there, converted, and the real
  * gateway process serves it (an original user signs in with the original password).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { withDatabase } from './helpers/urls.ts';
 
 const adminUrl = inject('adminUrl');
 const name = `tm_adopt_${process.pid}_${Date.now()}`;
 const url = withDatabase(adminUrl, name);
-const root = new URL('..', import.meta.url).pathname;
 let db: pg.Client;
 const q = async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
   (await db.query<R>(text, values)).rows;
@@ -175,40 +173,13 @@ describe('npm run migrate on the original database', () => {
 });
 
 describe('the gateway on the adopted database', () => {
-  let child: ChildProcess;
+  let gateway: GatewayProcess;
   let base: string;
-  let out = '';
   beforeAll(async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      JWT_SECRET: 'adopt-test-secret-adopt-test-secret-0123456',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
-    };
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 600; i++) {
-      if (child.exitCode !== null) throw new Error(`gateway exited:\n${out}`);
-      if (
-        await fetch(`${base}/ready`).then(
-          (r) => r.status === 200,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`gateway not ready:\n${out}`);
+    gateway = await startGateway({ DATABASE_URL: url, JWT_SECRET: 'adopt-test-secret-adopt-test-secret-0123456' });
+    base = gateway.base;
   }, 90_000);
-  afterAll(() => {
-    child?.kill('SIGKILL');
-  });
+  afterAll(() => gateway?.stop());
 
   type Data = {
     login: { token: string };

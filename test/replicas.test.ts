@@ -5,49 +5,20 @@
  * order. Then Redis goes away mid-run: both keep answering; when it is back, what was
  * missed is made good and invalidation works again. APQ registrations are shared too.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/db/embedded.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
+import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { requireProgram } from './helpers/programs.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
-const root = new URL('..', import.meta.url).pathname;
 const JWT_SECRET = 'replica-test-secret-replica-test-secret-0123';
 
-type Replica = { name: string; base: string; child: ChildProcess; output: () => string };
+type Replica = GatewayProcess;
 
-async function startReplica(name: string, databaseUrl: string, redisUrl: string): Promise<Replica> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    JWT_SECRET,
-    LOG_LEVEL: 'warn',
-    VECTOR_SYNC_MS: '0',
-    NODE_ENV: 'test',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${out}`);
-    const ready = await fetch(`${base}/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return { name, base, child, output: () => out };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not become ready:\n${out}`);
-}
+const startReplica = (databaseUrl: string, redisUrl: string) =>
+  startGateway({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, JWT_SECRET, VECTOR_SYNC_MS: '0' });
 
 type Body = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 async function gql(r: Replica, query: string, variables?: unknown, token?: string, extensions?: unknown) {
@@ -104,7 +75,7 @@ describe.runIf(requireProgram('redis-server'))('two replicas sharing PostgreSQL 
     restaurants = (await insertRestaurants(t.db, 40)).map((id) => Buffer.from(`Restaurant:${id}`).toString('base64'));
     await t.embedAll(); // embedded before the replicas start: their indexes load them
     redis = await startRedis();
-    [a, b] = await Promise.all([startReplica('A', t.db.url, redis.url), startReplica('B', t.db.url, redis.url)]);
+    [a, b] = await Promise.all([startReplica(t.db.url, redis.url), startReplica(t.db.url, redis.url)]);
     const reg = await gql(
       a,
       'mutation { register(input: { email: "two@example.com", name: "Two", password: "two-replicas-pw" }) { token } }',
@@ -115,7 +86,7 @@ describe.runIf(requireProgram('redis-server'))('two replicas sharing PostgreSQL 
   }, 180_000);
 
   afterAll(async () => {
-    for (const r of [a, b]) r?.child.kill('SIGKILL');
+    await Promise.all([a?.stop(), b?.stop()]);
     await redis?.stop();
     await t?.close();
   });
