@@ -89,7 +89,9 @@ export function createApp(opts: AppOptions) {
       debug: (...a) => log.debug(a.map(String).join(' ')),
       info: (...a) => log.info(a.map(String).join(' ')),
       warn: (...a) => log.warn(a.map(String).join(' ')),
-      error: (...a) => log.error(a.map(String).join(' ')),
+      // Yoga logs at error every error our maskError replaced; maskError has logged it already,
+      // once and with its context (src/http/errors.ts), so this copy is debug only.
+      error: (...a) => log.debug(a.map(String).join(' ')),
     },
     context: ({ request, req }) => createContext(opts, request, req),
     // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
