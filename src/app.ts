@@ -37,6 +37,8 @@ export type AppOptions = AppDeps & {
   maxBodyBytes?: number;
   /** OpenTelemetry's plugin when tracing is on (src/tracing.ts) */
   tracing?: Plugin;
+  /** false: /metrics is served elsewhere (METRICS_PORT) */
+  metricsEndpoint?: boolean;
 };
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -99,7 +101,7 @@ export function createApp(opts: AppOptions) {
     plugins: [
       // First: every request gets an id and a log line, refused ones too.
       useRequestLog(log, '/graphql'),
-      useMetrics(),
+      useMetrics(opts.metricsEndpoint === false ? false : '/metrics'),
       // Health before the limiter: it never waits behind GraphQL requests.
       useHealthEndpoints(opts.ready, () => ({ ...watchdog.snapshot(), requests: requests.state() })),
       requests.plugin,

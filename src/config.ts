@@ -31,6 +31,7 @@ const Env = z.object({
   QUEUE_TIMEOUT_MS: int(2_000, 1),
   MEMORY_SOFT_LIMIT_MB: int(700, 0),
   REQUEST_TIMEOUT_MS: int(30_000, 1_000),
+  METRICS_PORT: int(0, 0),
   PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('allow'),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
@@ -97,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxPageSize: e.MAX_PAGE_SIZE,
       maxBatch: e.MAX_BATCH,
     },
-    http: { maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS, metricsPort: e.METRICS_PORT },
     backpressure: {
       maxConcurrent: e.MAX_CONCURRENT_REQUESTS,
       maxQueued: e.MAX_QUEUED_REQUESTS,

@@ -9,11 +9,12 @@ import { createApp } from './app.ts';
 import { createTokenService } from './auth/jwt.ts';
 import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from './auth/throttle.ts';
 import { loadConfig } from './config.ts';
-import { type EmbeddedDatabase, startEmbeddedPostgres, takeOverShutdownSignals } from './db/embedded.ts';
+import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
+import { startMetricsServer } from './http/metrics-plugin.ts';
 import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
 import { createLogger } from './logger.ts';
@@ -46,7 +47,10 @@ async function main() {
   let url = config.databaseUrl;
   if (!url) {
     log.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+    // Imported only when used: an image with DATABASE_URL can leave the PostgreSQL binaries out.
+    const { startEmbeddedPostgres, takeOverShutdownSignals } = await import('./db/embedded.ts');
     embedded = await startEmbeddedPostgres(config.dataDir, { onLog: (line) => log.debug({ pg: line }) });
+    takeOverShutdownSignals();
     url = embedded.url;
   }
   const { applied } = await migrate(url, (line) => log.info(line));
@@ -95,6 +99,7 @@ async function main() {
     },
     maxBodyBytes: config.http.maxBodyBytes,
     tracing: tracing?.plugin,
+    metricsEndpoint: config.http.metricsPort === 0,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,
@@ -115,6 +120,9 @@ async function main() {
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const metricsServer = config.http.metricsPort
+    ? await startMetricsServer(config.http.metricsPort, config.host)
+    : undefined;
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
   if (embedded) {
@@ -132,6 +140,7 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    metricsServer?.close();
     server.closeIdleConnections();
     const timer = setTimeout(() => {
       log.warn('shutdown timeout: closing remaining connections');
@@ -147,7 +156,6 @@ async function main() {
     log.info('stopped');
     process.exit(0);
   };
-  takeOverShutdownSignals();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_OPERATION_NAMES } from '../src/http/metrics-plugin.ts';
+import { MAX_OPERATION_NAMES, startMetricsServer } from '../src/http/metrics-plugin.ts';
 import { createLogger } from '../src/logger.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
@@ -151,5 +151,27 @@ describe('request log', () => {
     expect(all).not.toContain('wrong-password-1');
     expect(all).not.toContain(token);
     expect(all.toLowerCase()).not.toContain('bearer');
+  });
+});
+
+describe('METRICS_PORT: /metrics on a port of its own', () => {
+  it('serves /metrics there (and nothing else), and not on the app', async () => {
+    const server = await startMetricsServer(0, '127.0.0.1');
+    try {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain('tastematch_sql_statements_per_request');
+      expect((await fetch(`http://127.0.0.1:${port}/graphql`)).status).toBe(404);
+    } finally {
+      server.close();
+    }
+    const other = await createTestApp({ app: { metricsEndpoint: false } });
+    try {
+      expect((await other.app.fetch('http://test/metrics')).status).toBe(404);
+    } finally {
+      await other.close();
+    }
   });
 });

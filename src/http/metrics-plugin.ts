@@ -6,6 +6,8 @@
  * - operation names come from clients, so they are bounded: the first
  *   MAX_OPERATION_NAMES distinct names keep theirs, later ones are counted as "other".
  */
+
+import { createServer, type Server } from 'node:http';
 import { createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -15,7 +17,8 @@ export const MAX_OPERATION_NAMES = 200;
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function useMetrics(): Plugin {
+/** `endpoint: false`: /metrics is not served on this app (METRICS_PORT serves it on a port of its own). */
+export function useMetrics(endpoint: '/metrics' | false = '/metrics'): Plugin {
   const names = new Set<string>();
   const bounded = (name: string | undefined) => {
     if (!name) return 'anonymous';
@@ -28,7 +31,7 @@ export function useMetrics(): Plugin {
   };
   return usePrometheus({
     registry,
-    endpoint: '/metrics',
+    endpoint,
     // Built-in metrics: no url, no operationName (ours below carry a bounded one).
     labels: { url: false, operationName: false },
     metrics: {
@@ -71,4 +74,22 @@ export function useMetrics(): Plugin {
       graphql_envelop_schema_change: false,
     },
   });
+}
+
+/**
+ * METRICS_PORT: /metrics on a listener of its own, so the public port does not expose it
+ * (Fly scrapes `[metrics] port`). Only GET /metrics answers there.
+ */
+export function startMetricsServer(port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
 }

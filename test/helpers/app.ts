@@ -63,7 +63,7 @@ type TestAppOptions = Partial<DbOptions> & {
   log?: Logger;
   ml?: Partial<MlOptions>;
   /** passed to createApp as they are (unset: the app's defaults) */
-  app?: Pick<AppOptions, 'queryLimits' | 'backpressure' | 'persisted' | 'maxBodyBytes' | 'tracing'>;
+  app?: Pick<AppOptions, 'queryLimits' | 'backpressure' | 'persisted' | 'maxBodyBytes' | 'tracing' | 'metricsEndpoint'>;
 };
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
