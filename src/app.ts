@@ -50,6 +50,9 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxQueryBytes: 20000,
   maxPageSize: 100,
   maxBatch: 10,
+  heavyCost: 1000,
+  maxHeavy: 2,
+  queueTimeoutMs: 2000,
 };
 
 export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };

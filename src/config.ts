@@ -25,6 +25,8 @@ const Env = z.object({
   MAX_QUERY_BYTES: int(20000, 1),
   MAX_BATCH_KEYS: int(500, 1),
   MAX_BATCH: int(10, 1),
+  HEAVY_COST: int(1000, 1),
+  MAX_HEAVY_REQUESTS: int(2, 1),
   MAX_BODY_BYTES: int(102_400, 1024),
   MAX_CONCURRENT_REQUESTS: int(15, 1),
   MAX_QUEUED_REQUESTS: int(50, 0),
@@ -97,6 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxQueryBytes: e.MAX_QUERY_BYTES,
       maxPageSize: e.MAX_PAGE_SIZE,
       maxBatch: e.MAX_BATCH,
+      heavyCost: e.HEAVY_COST,
+      maxHeavy: e.MAX_HEAVY_REQUESTS,
+      queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
     },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS, metricsPort: e.METRICS_PORT },
     backpressure: {

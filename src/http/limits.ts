@@ -19,6 +19,9 @@ import {
   visit,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { Gate } from '../gate.ts';
+import { requestsShed } from '../metrics.ts';
+import { ErrorCode } from '../schema/errors.ts';
 import { operationCost } from './cost.ts';
 import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 
@@ -33,6 +36,15 @@ export type QueryLimits = {
   maxPageSize: number;
   /** operations in one batched request (a JSON array) */
   maxBatch: number;
+  /**
+   * Heavy operations (cost ≥ `heavyCost`: whole pages of similar lists, searches…) run at
+   * most `maxHeavy` at once, `maxHeavy` × 2 more waiting; beyond, 503 OVERLOADED. Without
+   * this lane a flood of them fills every request slot and starves the cheap ones.
+   */
+  heavyCost: number;
+  maxHeavy: number;
+  /** how long a heavy operation may wait for its lane (QUEUE_TIMEOUT_MS) */
+  queueTimeoutMs: number;
 };
 
 /** `measured` NaN: not known (graphql-armor's token limit stops parsing at limit + 1 without a count). */
@@ -58,6 +70,8 @@ function pageSizeVariables(document: DocumentNode): string[] {
   return [...names];
 }
 
+const HEAVY_RETRY_AFTER_S = 2;
+
 type PricedDocument = { variables: string[]; costs: Map<string, number> };
 
 /** A few distinct page sizes per document are remembered; more start the list afresh (bounded). */
@@ -70,6 +84,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   // Priced once per (document, operation, page-size variables): the documents are Yoga's
   // cached ASTs, so a persisted or repeated operation is priced on its first run only.
   const priced = new WeakMap<DocumentNode, PricedDocument>();
+  const heavyLane = new Gate(limits.maxHeavy, limits.queueTimeoutMs, limits.maxHeavy * 2, 'a heavy-operation slot');
   const depthRule = maxDepthRule({
     n: limits.maxDepth,
     ignoreIntrospection: false,
@@ -155,6 +170,23 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
           entry.costs.set(key, cost);
         }
         if (cost > limits.maxCost) throw limitError('COST_LIMIT_EXCEEDED', 'cost', cost, limits.maxCost);
+        if (cost < limits.heavyCost) return;
+        const signal = (args.contextValue as { request?: Request }).request?.signal;
+        return heavyLane.acquire(signal).then(
+          () => ({ onExecuteDone: () => heavyLane.release() }),
+          () => {
+            requestsShed.inc({ reason: 'heavy' });
+            throw createGraphQLError('Too many expensive operations in progress; try again shortly', {
+              extensions: {
+                code: ErrorCode.OVERLOADED,
+                reason: 'heavy',
+                cost,
+                retryAfter: HEAVY_RETRY_AFTER_S,
+                http: { status: 503, headers: { 'Retry-After': String(HEAVY_RETRY_AFTER_S) } },
+              },
+            });
+          },
+        );
       },
     },
   ];

@@ -19,6 +19,14 @@ import {
 import type { Logger } from '../logger.ts';
 import { type Match, type NearestFilter, TopK, type VectorIndex } from './vector-index.ts';
 
+/**
+ * A scan gives the event loop back every ~2M multiply-adds (a few ms): a page of 100
+ * `similar` lists over 10,000 restaurants is ~400M, and run in one go it would stall every
+ * other request, /health included, for a second or more.
+ */
+const YIELD_EVERY = 2_000_000;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const HEADROOM = 1.05;
 /** Rows re-read at each sync: a slower transaction can commit a slightly older timestamp. */
 const SYNC_OVERLAP_MS = 5_000;
@@ -68,7 +76,13 @@ export class MemoryIndex implements VectorIndex {
     const { dims } = this.opts;
     const minRating = filter.minRating ?? Number.NEGATIVE_INFINITY;
     this.scans++;
+    let work = 0;
     for (let slot = 0; slot < this.ids.length; slot++) {
+      work += dims;
+      if (work >= YIELD_EVERY) {
+        work = 0;
+        await yieldToEventLoop();
+      }
       if (this.ratings[slot]! < minRating) continue;
       if (filter.excludeIds?.has(this.ids[slot]!)) continue;
       top.push(slot, this.dot(query, slot * dims));
@@ -83,7 +97,13 @@ export class MemoryIndex implements VectorIndex {
     const tops = sources.map(() => new TopK(k));
     this.scans++;
     // One pass over the matrix for every source: each row is read once, not once per source.
+    let work = 0;
     for (let slot = 0; slot < this.ids.length; slot++) {
+      work += sources.length * dims;
+      if (work >= YIELD_EVERY) {
+        work = 0;
+        await yieldToEventLoop();
+      }
       const base = slot * dims;
       for (let q = 0; q < sources.length; q++) {
         const source = sources[q]!.slot!;

@@ -255,3 +255,60 @@ describe('DB_STATEMENT_TIMEOUT_MS', () => {
     expect(again.body.data?.restaurants.edges).toHaveLength(2);
   });
 });
+
+describe('heavy operations (HEAVY_COST, MAX_HEAVY_REQUESTS)', () => {
+  let t: TestApp;
+  const HEAVY = '{ restaurants(first: 50) { edges { node { name cuisineType rating } } } }'; // cost ≥ 150
+  beforeAll(async () => {
+    t = await createTestApp({
+      app: {
+        queryLimits: {
+          maxDepth: 8,
+          maxCost: 5000,
+          maxAliases: 30,
+          maxDirectives: 50,
+          maxTokens: 2000,
+          maxQueryBytes: 20000,
+          maxPageSize: 100,
+          maxBatch: 10,
+          heavyCost: 100,
+          maxHeavy: 1,
+          queueTimeoutMs: 60_000,
+        },
+        backpressure: { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 60_000, memorySoftLimitMB: 0 },
+      },
+    });
+    await insertRestaurants(t.db, 3);
+  });
+  afterAll(() => t?.close());
+
+  const send = (query: string) =>
+    t.app.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+
+  it('runs one heavy operation at a time, queues two, refuses the rest; cheap ones pass meanwhile', async () => {
+    const unlock = await lockRestaurants(t);
+    try {
+      const heavy = [send(HEAVY), send(HEAVY), send(HEAVY)];
+      await until(t, (l) => l.requests.active === 3);
+      const refused = await send(HEAVY);
+      expect(refused.status).toBe(503);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const body = (await refused.json()) as Body;
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'OVERLOADED', reason: 'heavy' });
+      // A cheap operation is not behind the heavy ones.
+      const cheap = await send('{ me { id } __typename }');
+      expect(cheap.status).toBe(200);
+      await unlock();
+      for (const r of await Promise.all(heavy)) {
+        expect(r.status).toBe(200);
+        expect(((await r.json()) as Body).data?.restaurants?.edges).toHaveLength(3);
+      }
+    } finally {
+      await unlock().catch(() => {});
+    }
+  });
+});
