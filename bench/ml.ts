@@ -17,8 +17,8 @@
  *
  * Flags: --quick (2,000 restaurants to embed, 10,000 for the large latency case), --duration S (10).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -31,6 +31,17 @@ import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { Embedder } from '../src/ml/embedder.ts';
 import { fileModelSource } from '../src/ml/model-source.ts';
 import { createServices } from '../src/services.ts';
+import {
+  cleanup,
+  compileServers,
+  createScratchDatabase,
+  median,
+  memoryMB,
+  percentile,
+  startServer,
+  stopServer,
+  trackChild,
+} from './common.ts';
 import { writeMiniLmShapedModel } from './minilm-model.ts';
 
 const { values: flags } = parseArgs({
@@ -42,52 +53,16 @@ const DURATION = Number(flags.duration ?? 10);
 const EMBED_N = QUICK ? 2_000 : 10_000;
 const LATENCY_SIZES = QUICK ? [2_000, 10_000] : [10_000, 100_000];
 const MODEL_DIR = 'tmp/bench-models/minilm-shaped';
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = createLogger('warn');
-const databases: string[] = [];
-const children = new Set<ChildProcess>();
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
+/** A migrated scratch database, tm_bench_ml_<tag>_<ms>, dropped by cleanup(). */
 async function scratchDatabase(tag: string): Promise<string> {
-  const name = `tm_bench_ml_${tag}_${Date.now()}`;
-  await admin(`CREATE DATABASE ${name}`);
-  databases.push(name);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  return url.toString();
-}
-
-async function cleanup() {
-  for (const c of children) c.kill('SIGKILL');
-  for (const name of databases.splice(0)) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => void cleanup().finally(() => process.exit(130)));
-}
-
-function vm(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
+  const { url } = await createScratchDatabase(`tm_bench_ml_${tag}`);
+  await migrate(url);
+  return url;
 }
 
 /** Restaurant-like sentences (~40 tokens), as the embeddings see them. */
@@ -125,51 +100,40 @@ async function measureChild(
   env: NodeJS.ProcessEnv,
 ): Promise<{ seconds: number; peakMB: number; out: string }> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
+  const child = trackChild(
+    spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   let peak = 0;
-  const timer = setInterval(() => (peak = Math.max(peak, vm(child.pid!, 'VmHWM'))), 100);
+  const timer = setInterval(() => (peak = Math.max(peak, memoryMB(child.pid!, 'VmHWM'))), 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(timer);
-  children.delete(child);
   if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}:\n${out.slice(-2000)}`);
   return { seconds: (performance.now() - started) / 1000, peakMB: Math.round(peak), out };
 }
 
 async function gatewayUnderLoad(dbUrl: string) {
-  const child = spawn(process.execPath, ['dist-bench/bench/server-process.js', 'gateway'], {
-    env: {
-      ...process.env,
-      BENCH_DB_URL: dbUrl,
-      MODEL_PATH: MODEL_DIR,
-      JWT_SECRET: 'bench-ml-secret-bench-ml-secret-0123456',
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  for (let i = 0; i < 600 && !/READY \d+/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-  const port = /READY (\d+)/.exec(out)?.[1];
-  if (!port) throw new Error(`gateway did not start:\n${out}`);
-  const url = `http://127.0.0.1:${port}/graphql`;
+  const server = await startServer(
+    'gateway',
+    dbUrl,
+    { MODEL_PATH: MODEL_DIR, JWT_SECRET: 'bench-ml-secret-bench-ml-secret-0123456' },
+    { timeoutMs: 60_000, quiet: true },
+  );
   const body = JSON.stringify({
     query:
       '{ searchRestaurants(text: "spicy ramen with dumplings near the station", first: 10) { score restaurant { name } } }',
   });
-  const check = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const check = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const checked = (await check.json()) as { errors?: unknown; data?: { searchRestaurants: unknown[] } };
   if (checked.errors || !checked.data?.searchRestaurants.length)
     throw new Error(`bad search answer: ${JSON.stringify(checked)}`);
-  const idleMB = vm(child.pid!, 'VmRSS');
+  const idleMB = memoryMB(server.pid, 'VmRSS');
   let peakRss = 0;
-  const timer = setInterval(() => (peakRss = Math.max(peakRss, vm(child.pid!, 'VmRSS'))), 100);
+  const timer = setInterval(() => (peakRss = Math.max(peakRss, memoryMB(server.pid, 'VmRSS'))), 100);
   const result = await autocannon({
-    url,
+    url: server.url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
@@ -177,10 +141,8 @@ async function gatewayUnderLoad(dbUrl: string) {
     duration: DURATION,
   });
   clearInterval(timer);
-  const hwm = vm(child.pid!, 'VmHWM');
-  child.stdin!.end();
-  await new Promise((resolve) => child.on('exit', resolve));
-  children.delete(child);
+  const hwm = memoryMB(server.pid, 'VmHWM');
+  await stopServer(server);
   return {
     requestsPerSecond: Math.round(result.requests.average),
     p99Ms: result.latency.p99,
@@ -254,11 +216,7 @@ async function recommendationLatency(restaurants: number) {
 
 async function main() {
   say('compiling (tsconfig.bench.json → dist-bench/)…');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench.json'], {
-    stdio: 'inherit',
-  });
-  cpSync('src/db/migrations', 'dist-bench/src/db/migrations', { recursive: true });
-  cpSync('src/ml/assets', 'dist-bench/src/ml/assets', { recursive: true });
+  compileServers();
 
   say('generating the MiniLM-shaped model…');
   await writeMiniLmShapedModel(`${MODEL_DIR}/model.onnx`);

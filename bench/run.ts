@@ -19,8 +19,6 @@
  * Flags: --quick (1,000/1,000/20,000), --restaurants/--users/--orders N, --duration S (10), --runs N (3),
  * --warmup S (2). BENCH_DATABASE_URL: admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,7 +27,24 @@ import pg from 'pg';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { DEMO_EMAIL, seedDatabase } from '../src/db/seed.ts';
-import { startWireCounter, type WireCounter } from '../test/helpers/wire-counter.ts';
+import { startWireCounter } from '../test/helpers/wire-counter.ts';
+import {
+  backendCpuMs,
+  cleanup,
+  compileServers,
+  createScratchDatabase,
+  machineCpu,
+  median,
+  memoryMB,
+  onCleanup,
+  processCpuMs,
+  type ScratchDatabase,
+  type Server,
+  type ServerKind,
+  startServer,
+  stopServer,
+  wasInterrupted,
+} from './common.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -60,13 +75,8 @@ const runs = num('runs', flags.runs, 3, 1);
 const warmup = num('warmup', flags.warmup, 2, 0);
 const CONNECTIONS = 10;
 
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `tm_bench_${Date.now()}`;
-const dbUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
+/** The scratch database (tm_bench_<ms>), created by main(). */
+let scratch: ScratchDatabase;
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
 // ---------------------------------------------------------------------------------------------
@@ -95,107 +105,11 @@ type QueryName = keyof typeof QUERIES;
 const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 const LOADED = QUERY_NAMES.filter((n) => QUERIES[n].load);
 
-type Kind = 'gateway' | 'naive';
+type Kind = ServerKind;
 const KINDS: readonly Kind[] = ['gateway', 'naive'];
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: every child and wire counter is tracked; the scratch database is dropped whatever happens.
-
-type Server = { kind: Kind; proc: ChildProcess; pid: number; url: string };
-const children = new Set<ChildProcess>();
-const counters = new Set<WireCounter>();
-let dbCreated = false;
-let interrupted = false;
-
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-let cleaning: Promise<void> | undefined;
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const c of children) c.kill('SIGKILL');
-    children.clear();
-    for (const w of counters) await w.close().catch(() => {});
-    counters.clear();
-    if (dbCreated) {
-      await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((e: Error) =>
-        process.stderr.write(`could not drop ${dbName}: ${e.message}\n`),
-      );
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`\n${signal}: stopping servers, dropping ${dbName}\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-// Last resort (e.g. process.exit elsewhere): children also exit by themselves when their stdin closes.
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-// ---------------------------------------------------------------------------------------------
-// /proc readings: memory, CPU time of a process, of the database's backends, of the machine.
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** User + system CPU time of a process, ms (0 when it is gone). */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // fields 14 (utime), 15 (stime)
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU time of every PostgreSQL backend connected to the scratch database (its process title names it). */
-function backendCpuMs(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (title.startsWith('postgres:') && title.includes(` ${dbName} `)) out.set(Number(entry), processCpuMs(+entry));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return out;
-}
-
-function machineCpu(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const t = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = t.reduce((a, b) => a + b, 0);
-  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total }; // idle, iowait
-}
+// CPU time of the server, of the scratch database's backends, of the machine, of this process.
 
 type CpuSnapshot = {
   server: number;
@@ -205,7 +119,7 @@ type CpuSnapshot = {
 };
 const snapshot = (pid: number): CpuSnapshot => ({
   server: processCpuMs(pid),
-  backends: backendCpuMs(),
+  backends: backendCpuMs(scratch.name),
   machine: machineCpu(),
   self: process.cpuUsage(),
 });
@@ -213,45 +127,7 @@ const snapshot = (pid: number): CpuSnapshot => ({
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function startServer(kind: Kind, databaseUrl: string): Promise<Server> {
-  const proc = spawn(process.execPath, ['dist-bench/bench/server-process.js', kind], {
-    env: { ...process.env, BENCH_DB_URL: databaseUrl, JWT_SECRET, NODE_ENV: 'production' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  children.add(proc);
-  proc.on('exit', () => children.delete(proc));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /READY (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} server exited (${signal ?? code}) before it was ready`));
-    });
-  }).catch((error: Error) => {
-    proc.kill('SIGKILL');
-    throw error;
-  });
-  return { kind, proc, pid: proc.pid!, url: `http://127.0.0.1:${port}/graphql` };
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
-async function stopServer(server: Server) {
-  const { proc } = server;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
+const JWT_ENV = { JWT_SECRET };
 
 function requestOptions(url: string, name: QueryName, token: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
@@ -309,20 +185,14 @@ type LoadStats = {
 };
 type Cell = { server: Kind; query: QueryName; wire: WireStats; load?: LoadStats };
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 /** Statements and bytes at the wire: one child behind a wire counter, one request per query after a warm one. */
 async function measureWire(kind: Kind, token: string): Promise<Map<QueryName, WireStats>> {
   const out = new Map<QueryName, WireStats>();
-  const wire = await startWireCounter(dbUrl);
-  counters.add(wire);
+  const wire = await startWireCounter(scratch.url);
+  const unregister = onCleanup(() => wire.close());
   let server: Server | undefined;
   try {
-    server = await startServer(kind, wire.url);
+    server = await startServer(kind, wire.url, JWT_ENV);
     for (const name of QUERY_NAMES) {
       await checkedRequest(server, name, token); // warm: connections open, type oids read
       await wire.settle();
@@ -339,7 +209,7 @@ async function measureWire(kind: Kind, token: string): Promise<Map<QueryName, Wi
   } finally {
     if (server) await stopServer(server);
     await wire.close();
-    counters.delete(wire);
+    unregister();
   }
   return out;
 }
@@ -387,7 +257,7 @@ async function measureLoad(name: QueryName, token: string): Promise<Record<Kind,
     for (const s of servers) sampled.set(s.kind, Math.max(sampled.get(s.kind) ?? 0, memoryMB(s.pid, 'VmRSS')));
   }, 100);
   try {
-    for (const kind of KINDS) servers.push(await startServer(kind, dbUrl));
+    for (const kind of KINDS) servers.push(await startServer(kind, scratch.url, JWT_ENV));
     const bodies = new Map<Kind, string>();
     const warmupFailures = new Map<Kind, number>();
     for (const s of servers) {
@@ -445,16 +315,13 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 async function main() {
   const started = Date.now();
   process.stderr.write('compiling the servers (tsconfig.bench.json → dist-bench/)…\n');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench.json'], {
-    stdio: 'inherit',
-  });
-  cpSync('src/db/migrations', 'dist-bench/src/db/migrations', { recursive: true });
+  compileServers();
 
-  await admin(`CREATE DATABASE ${dbName}`);
-  dbCreated = true;
+  scratch = await createScratchDatabase('tm_bench');
+  const dbUrl = scratch.url;
   await migrate(dbUrl);
   process.stderr.write(
-    `seeding ${dbName}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…\n`,
+    `seeding ${scratch.name}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…\n`,
   );
   let lastLine = '';
   await seedDatabase(dbUrl, {
@@ -606,7 +473,7 @@ async function main() {
 
 main()
   .catch((error: Error) => {
-    if (!interrupted) process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    if (!wasInterrupted()) process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
     process.exitCode = 1;
   })
   .finally(() => cleanup());

@@ -1,14 +1,24 @@
 /**
  * One benchmarked server in its own process (so its RSS and CPU time are its own):
- * `node dist-bench/bench/server-process.js gateway|naive` (compiled by bench/run.ts), with BENCH_DB_URL and
- * JWT_SECRET. Listens on a free port of 127.0.0.1, prints `READY <port>`, exits on SIGTERM and when its
- * stdin closes (so it never outlives bench/run.ts, even when that one is killed).
+ * `node dist-bench/bench/server-process.js gateway|naive` (compiled and started by bench/common.ts), with
+ * BENCH_DB_URL and JWT_SECRET. Listens on a free port of 127.0.0.1, prints `READY <port>`, exits on SIGTERM
+ * and when its stdin closes (so it never outlives the bench, even when that one is killed).
+ *
+ * The gateway is configured from the environment by the real server's `loadConfig()` (src/config.ts): pool,
+ * page and batch limits, query limits and cost, backpressure and memory shedding, body size, persisted
+ * operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off), HTTP timeouts, embeddings
+ * and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL) and the log level
+ * (warn unless LOG_LEVEL is set) differ from src/server.ts; bench/common.ts passes the contract's defaults.
+ * SIGUSR2 prints the event-loop delay since the last one (`LOOP {…}`; bench/common.ts `loopDelay()`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
+import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
+import { loadManifest } from '../src/http/persisted.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServices } from '../src/services.ts';
@@ -20,50 +30,47 @@ if (!url || (kind !== 'gateway' && kind !== 'naive')) {
   console.error('usage: BENCH_DB_URL=… node dist-bench/bench/server-process.js gateway|naive');
   process.exit(2);
 }
-const log = createLogger('warn');
+process.env.NODE_ENV ??= 'production';
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
 const tokens = createTokenService({ secret: process.env.JWT_SECRET, ttl: '1h', production: false });
 
 let handler: Parameters<typeof createServer>[1];
 let close: () => Promise<unknown>;
 if (kind === 'gateway') {
-  const db = await createDb(
-    {
-      url,
-      poolMax: 4,
-      poolTimeoutMs: 10_000,
-      statementTimeoutMs: 5_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 100,
-      slowQueryMs: 1_000,
-    },
-    log,
-  );
-  const services = await createServices(
-    db,
-    {
-      ml: {
-        modelPath: process.env.MODEL_PATH,
-        batchSize: 16,
-        threads: 1,
-        idleMs: 300_000,
-        vectorIndex: 'auto',
-        syncMs: 30_000,
-      },
-      cache: { maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 },
-    },
-    log,
-  );
+  const db = await createDb({ url, ...config.db }, log);
+  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log);
+  if (config.ml.modelPath) await services.ml.embedder.warm();
+  const mode = config.persistedOperations;
   handler = createApp({
     ml: services.ml,
     recommender: services.recommender,
+    cache: services.cache,
     db,
     tokens,
-    limits: { maxPageSize: 100, maxBatchKeys: 500 },
+    limits: config.limits,
+    queryLimits: config.queryLimits,
+    backpressure: config.backpressure,
+    persisted: {
+      mode,
+      manifest: mode === 'off' ? new Map() : loadManifest(),
+      store: {
+        get: (id) => services.cache.get<string>('pq', id),
+        set: (id, body) => services.cache.set('pq', id, body),
+      },
+    },
+    maxBodyBytes: config.http.maxBodyBytes,
     loginThrottle: createLocalThrottle(LOGIN_THROTTLE),
+    clientIpHeader: config.clientIpHeader,
     log,
-    production: true,
-    corsOrigins: [],
+    production: config.production,
+    corsOrigins: config.corsOrigins,
     ready: createReadinessCheck(db),
   });
   close = async () => {
@@ -99,9 +106,29 @@ const server = createServer((req, res) => {
     res.once('close', finished);
   }
 });
+if (kind === 'gateway') {
+  // As src/server.ts: the whole request within REQUEST_TIMEOUT_MS, headers within 10 s, idle keep-alive 65 s.
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.headersTimeout = Math.min(10_000, config.http.requestTimeoutMs);
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
+}
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   console.log(`READY ${typeof address === 'object' && address ? address.port : 0}`);
+});
+
+// For the bench: SIGUSR2 prints `LOOP {"p50","p99","max","count"}` (ms, the event-loop delay since the previous
+// SIGUSR2 or the start) and starts afresh. Handled on the event loop, so printed once the loop is free.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+process.on('SIGUSR2', () => {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const { count } = loopDelay;
+  console.log(
+    `LOOP ${JSON.stringify({ p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), count })}`,
+  );
+  loopDelay.reset();
 });
 
 let stopping = false;

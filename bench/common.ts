@@ -1,0 +1,326 @@
+/**
+ * What the benchmarks (bench/run.ts, bench/ml.ts, bench/flood.ts) share: the admin connection and scratch
+ * databases, child-process tracking with cleanup on SIGINT/SIGTERM/SIGHUP and at exit, /proc readings
+ * (memory, CPU time), compiling the servers (tsconfig.bench.json → dist-bench/) and starting/stopping
+ * `dist-bench/bench/server-process.js`.
+ *
+ * Cleanup: every child started here (or passed to `trackChild`) is killed, and every registered cleanup
+ * (scratch databases, wire counters) runs, when `cleanup()` is called, on a signal (then the process exits
+ * with 130), and children are SIGKILLed at the latest when the process exits. Children also stop by
+ * themselves when their stdin closes, so none outlives the bench.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
+
+/** The PostgreSQL admin URL scratch databases are created with. */
+export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const say = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup
+
+const children = new Set<ChildProcess>();
+const cleanups = new Set<() => Promise<void>>();
+let interrupted = false;
+let cleaning: Promise<void> | undefined;
+const scratchNames = new Set<string>();
+
+/** Whether a signal interrupted the run (its errors are then expected, not worth a stack trace). */
+export const wasInterrupted = () => interrupted;
+
+/** Registers work for `cleanup()` (run newest first). @returns a function that unregisters it */
+export function onCleanup(fn: () => Promise<void>): () => void {
+  cleanups.add(fn);
+  return () => {
+    cleanups.delete(fn);
+  };
+}
+
+/** Tracks a child: killed by `cleanup()`, on a signal and at exit. */
+export function trackChild(proc: ChildProcess): ChildProcess {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+/** Kills every tracked child and runs every registered cleanup (once; later calls share the first). */
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of children) c.kill('SIGKILL');
+    children.clear();
+    for (const fn of [...cleanups].reverse()) await fn().catch(() => {});
+    cleanups.clear();
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    const dbs = scratchNames.size ? `, dropping ${[...scratchNames].join(', ')}` : '';
+    process.stderr.write(`\n${signal}: stopping servers${dbs}\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// Last resort (e.g. process.exit elsewhere): children also exit by themselves when their stdin closes.
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+/** Runs one statement on the admin database. */
+export async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export type ScratchDatabase = { name: string; url: string; drop(): Promise<void> };
+
+/**
+ * Creates `<prefix>_<ms>` (empty, not migrated). It is dropped by `drop()`, by `cleanup()` and on a signal,
+ * whichever comes first; a failed drop is reported on stderr, never thrown.
+ */
+export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${Date.now()}`;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  let dropping: Promise<void> | undefined;
+  const drop = (): Promise<void> =>
+    (dropping ??= admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      .catch((e: Error) => say(`could not drop ${name}: ${e.message}`))
+      .finally(() => {
+        unregister();
+        scratchNames.delete(name);
+      }));
+  // Registered before it exists (DROP … IF EXISTS), so a signal during CREATE still cleans up.
+  const unregister = onCleanup(drop);
+  scratchNames.add(name);
+  await admin(`CREATE DATABASE ${name}`);
+  return { name, url: u.toString(), drop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc readings
+
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A process's VmRSS or VmHWM (peak RSS), MB; 0 when it is gone. */
+export function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU time of a process (all its threads), ms; 0 when it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // fields 14 (utime), 15 (stime)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (ms) of every PostgreSQL backend connected to `database` (its process title names it), by pid. */
+export function backendCpuMs(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (title.startsWith('postgres:') && title.includes(` ${database} `))
+        out.set(Number(entry), processCpuMs(+entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+/** The machine's CPU time since boot, in ticks: busy (not idle or iowait) and total. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const t = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = t.reduce((a, b) => a + b, 0);
+  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total }; // idle, iowait
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+/** The median (the mean of the two middle values for an even count). */
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** The value at rank ⌊p·n⌋ of the sorted values (p in 0–1). */
+export const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+/**
+ * Compiles the servers and scripts (tsconfig.bench.json → dist-bench/) and copies what tsc does not: the
+ * migrations, the offline encoder's vocabulary and the persisted-operation manifest, where the compiled
+ * code looks for them (beside it, as under src/ and at the repository root).
+ */
+export function compileServers() {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bench.json'], {
+    stdio: 'inherit',
+  });
+  cpSync('src/db/migrations', 'dist-bench/src/db/migrations', { recursive: true });
+  cpSync('src/ml/assets', 'dist-bench/src/ml/assets', { recursive: true });
+  mkdirSync('dist-bench/clients', { recursive: true });
+  copyFileSync('clients/persisted-operations.json', 'dist-bench/clients/persisted-operations.json');
+}
+
+/**
+ * The environment a benchmarked server gets on top of the bench's own: production, and the contract's
+ * defaults for backpressure, cost and the pool, whatever the shell exported. The caller's `env` wins.
+ */
+export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production',
+  MAX_CONCURRENT_REQUESTS: '15',
+  MAX_QUEUED_REQUESTS: '50',
+  QUEUE_TIMEOUT_MS: '2000',
+  MEMORY_SOFT_LIMIT_MB: '700',
+  MAX_COST: '5000',
+  DB_POOL_MAX: '4',
+};
+
+export type ServerKind = 'gateway' | 'naive';
+export type Server = {
+  kind: ServerKind;
+  proc: ChildProcess;
+  pid: number;
+  /** http://127.0.0.1:<port>/graphql */
+  url: string;
+  /** http://127.0.0.1:<port> */
+  origin: string;
+  /** the last lines the server wrote (stdout and stderr), for error messages */
+  output(): string;
+  /**
+   * The event-loop delay (ms) since the previous call or the start, measured inside the server (SIGUSR2): it
+   * answers once its loop is free. Rejects after `timeoutMs`.
+   */
+  loopDelay(timeoutMs?: number): Promise<LoopDelay>;
+};
+export type LoopDelay = { p50: number; p99: number; max: number; count: number };
+
+/** The environment `startServer` gives a server (undefined values are left out). */
+export function serverEnv(dbUrl: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...SERVER_DEFAULTS, BENCH_DB_URL: dbUrl, ...env };
+}
+
+/**
+ * Starts `node dist-bench/bench/server-process.js <kind>` (compiled by `compileServers`) on a free port of
+ * 127.0.0.1 and waits for its `READY <port>`. Its output is always drained (a full pipe would block it);
+ * stderr is copied to ours unless `quiet`.
+ */
+export async function startServer(
+  kind: ServerKind,
+  dbUrl: string,
+  env: NodeJS.ProcessEnv = {},
+  opts: { timeoutMs?: number; quiet?: boolean } = {},
+): Promise<Server> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const proc = trackChild(
+    spawn(process.execPath, ['dist-bench/bench/server-process.js', kind], {
+      env: serverEnv(dbUrl, env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
+  let tail = '';
+  const keep = (d: Buffer | string) => {
+    tail = (tail + d).slice(-8_000);
+  };
+  // `LOOP {…}` lines (answers to SIGUSR2), in order.
+  let partial = '';
+  const loopWaiters: ((d: LoopDelay) => void)[] = [];
+  proc.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!.slice(-100_000);
+    for (const line of lines)
+      if (line.startsWith('LOOP ')) loopWaiters.shift()?.(JSON.parse(line.slice(5)) as LoopDelay);
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    keep(d);
+    if (!opts.quiet) process.stderr.write(d);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(
+      () => reject(new Error(`${kind} server did not start within ${timeoutMs / 1000} s:\n${tail}`)),
+      timeoutMs,
+    );
+    proc.stdout!.on('data', (d: Buffer) => {
+      keep(d);
+      if (ready) return;
+      const m = /READY (\d+)/.exec(tail);
+      if (m) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`${kind} server exited (${signal ?? code}) before it was ready:\n${tail}`));
+    });
+  }).catch((error: Error) => {
+    proc.kill('SIGKILL');
+    throw error;
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const loopDelay = (timeoutMs = 30_000) =>
+    new Promise<LoopDelay>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        loopWaiters.splice(loopWaiters.indexOf(done), 1);
+        reject(new Error(`${kind} server did not report its event loop within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const done = (d: LoopDelay) => {
+        clearTimeout(timer);
+        resolve(d);
+      };
+      loopWaiters.push(done);
+      proc.kill('SIGUSR2');
+    });
+  return { kind, proc, pid: proc.pid!, url: `${origin}/graphql`, origin, output: () => tail, loopDelay };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+export async function stopServer(server: Pick<Server, 'proc'>) {
+  const { proc } = server;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
