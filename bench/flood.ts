@@ -401,7 +401,7 @@ async function probeCandidates(list: Candidate[], maxCost: number): Promise<Cand
       const concurrent = failed.length
         ? `${sum(failures)} of ${sum(failures) + ok} failed: ${failed.map(([k, v]) => `${v} × ${k}`).join(', ')}`
         : ok
-          ? `${ok} answers, none failed`
+          ? `${ok} answer${ok === 1 ? '' : 's'}, none failed`
           : `no answer within ${PROBE_S} s, none failed`;
       r.concurrency = `at ${PROBE_CONNECTIONS} connections for ${PROBE_S} s: ${concurrent}`;
       say(
@@ -698,7 +698,7 @@ async function floodRun(run: number, flood: Candidate): Promise<FloodRun> {
         `shed ${shedTotal} (${fmt(r.flood.shedPct, 1)} %) ${JSON.stringify(shed)}, other ${JSON.stringify(otherFailures)}; ` +
         `cheap ${fmt(cheap.successPct, 1)} % ok, p50 ${fmt(cheap.p50Ms)} / p99 ${fmt(cheap.p99Ms)} ms ` +
         `(baseline ${fmt(baseline.p50Ms, 1)} / ${fmt(baseline.p99Ms, 1)} ms)${Object.keys(cheap.failures).length ? ` failures ${JSON.stringify(cheap.failures)}` : ''}; ` +
-        `RSS idle ${fmt(idleRssMB)} → peak ${fmt(r.peakRssMB)} MB; server event loop delay p99 ${fmt(serverLoop.p99)} / max ${fmt(serverLoop.max)} ms; ` +
+        `RSS idle ${fmt(idleRssMB)} → peak ${fmt(r.peakRssMB, 1)} MB; server event loop delay p99 ${fmt(serverLoop.p99)} / max ${fmt(serverLoop.max)} ms; ` +
         `/health: ${r.healthWithinCheck}/${r.healthPolls} within ${HEALTH_CHECK_MS / 1000} s, p50 ${fmt(r.healthP50Ms)} ms, at the peak ${JSON.stringify(atPeak?.load ?? null)}`,
     );
     return r;
@@ -854,7 +854,7 @@ async function main() {
     {
       name:
         `peak RSS < ${RSS_TARGET_MB} MB without a loaded model (worst of ${RUNS} run${RUNS > 1 ? 's' : ''}: ` +
-        `${fmt(worstRss)} MB; median ${fmt(m.peakRssMB)} MB; idle ${fmt(m.idleRssMB)} MB)`,
+        `${fmt(worstRss, 1)} MB; median ${fmt(m.peakRssMB, 1)} MB; idle ${fmt(m.idleRssMB)} MB)`,
       pass: worstRss < RSS_TARGET_MB,
     },
     {
@@ -893,7 +893,7 @@ async function main() {
     `| figure | median | ${runCols.join(' | ')} |`,
     `|---|---:|${runs.map(() => '---:').join('|')}|`,
     row('idle RSS MB', fmt(m.idleRssMB), (r) => fmt(r.idleRssMB)),
-    row('**peak RSS MB** (VmHWM, RSS sampled every 100 ms)', `**${fmt(m.peakRssMB)}**`, (r) => fmt(r.peakRssMB)),
+    row('**peak RSS MB** (VmHWM, RSS sampled every 100 ms)', `**${fmt(m.peakRssMB, 1)}**`, (r) => fmt(r.peakRssMB, 1)),
     row(
       `baseline: cheap query alone at ${BASELINE_RATE} req/s, p50 / p99 ms`,
       `${fmt(m.baselineP50Ms, 1)} / ${fmt(m.baselineP99Ms, 1)}`,
@@ -968,39 +968,52 @@ async function main() {
 
   // Reading (generated from the figures, so it stays true when they change)
   const memoryShed = shedReasons.memory ?? 0;
-  const concurrencyShed = shedReasons.concurrency ?? 0;
-  const heavyShed = shedReasons.heavy ?? 0;
   const seenRuns = runs.filter((r) => r.healthAnsweredDuringFlood > 0);
   const maxWaitingAll = seenRuns.length ? Math.max(...seenRuns.map((r) => r.maxWaiting)) : Number.NaN;
   const maxActiveAll = seenRuns.length ? Math.max(...seenRuns.map((r) => r.maxActive)) : Number.NaN;
-  const limiterSeen = !seenRuns.length
-    ? ' /health never answered during the flood, so the limiter itself was not seen.'
-    : ` /health, when it answered during the flood, showed at most ${maxActiveAll} running and ${maxWaitingAll} waiting` +
-      (maxWaitingAll >= backpressure.maxQueued
-        ? ': the queue was full at times, so some were refused at once.'
-        : ` (the queue was never seen full${maxActiveAll + maxWaitingAll < CONNECTIONS ? `; with ${CONNECTIONS} connections each keeping a request outstanding, the rest were outside the limiter: not yet read behind the busy event loop, or answers on their way back` : ''}).`);
+  /** What each refusal reason means, with the limits this run had. */
+  const reasonLimit: Record<string, string> = {
+    concurrency:
+      `${backpressure.maxQueued} already waiting (MAX_QUEUED_REQUESTS) or QUEUE_TIMEOUT_MS (${backpressure.queueTimeoutMs} ms) ` +
+      `without one of the ${backpressure.maxConcurrent} request slots (MAX_CONCURRENT_REQUESTS)`,
+    heavy:
+      `cost ≥ HEAVY_COST (${queryLimits.heavyCost}) with ${queryLimits.maxHeavy} heavy operations running ` +
+      `(MAX_HEAVY_REQUESTS) and ${queryLimits.maxHeavy * 2} waiting, or QUEUE_TIMEOUT_MS of waiting`,
+    memory: `RSS over MEMORY_SOFT_LIMIT_MB (${backpressure.memorySoftLimitMB})`,
+  };
+  const reasons = Object.entries(shedReasons).sort((a, b) => b[1] - a[1]);
+  const loopExhausted = m.eventLoopMaxMs >= 1_000;
   const reading = [
-    `- **What sheds the load**: ${fmt(heavyShed)} flood requests refused by the heavy lane (cost ≥ HEAVY_COST: at most MAX_HEAVY_REQUESTS ` +
-      `running, twice that many waiting), ${fmt(concurrencyShed)} for concurrency and ${fmt(memoryShed)} for memory over ` +
-      `${RUNS} run${RUNS > 1 ? 's' : ''} (${fmt(m.shedPct, 1)} % of the answers, median): a 503 for concurrency means ${backpressure.maxQueued} ` +
-      `already waiting (MAX_QUEUED_REQUESTS) or QUEUE_TIMEOUT_MS (${backpressure.queueTimeoutMs} ms) without one of the ${backpressure.maxConcurrent} slots.` +
-      limiterSeen +
-      ` The memory watchdog (MEMORY_SOFT_LIMIT_MB ${backpressure.memorySoftLimitMB}) ${memoryShed ? 'shed too' : `never shed (peak RSS ${fmt(worstRss)} MB)`}.`,
-    `- **Memory**: ${fmt(m.idleRssMB)} MB idle, ${fmt(m.peakRssMB)} MB at the peak (worst run ${fmt(worstRss)} MB) against the ${RSS_TARGET_MB} MB target: ` +
-      `at most ${backpressure.maxConcurrent} requests execute at once, whatever the number of connections.`,
-    `- **The cheap query** shares the limiter and the event loop with the flood: ${fmt(m.cheapSuccessPct, 1)} % answered (median; those in ${fmt(m.cheapP50Ms)} ms at p50), ` +
+    '- **What sheds the load**: ' +
+      (reasons.length
+        ? `${reasons.map(([k, v]) => `${fmt(v)} flood requests refused with reason \`${k}\` (${reasonLimit[k] ?? 'see README, Backpressure'})`).join('; ')} ` +
+          `over ${RUNS} run${RUNS > 1 ? 's' : ''}, ${fmt(m.shedPct, 1)} % of the flood's answers (median).`
+        : `nothing was refused over ${RUNS} run${RUNS > 1 ? 's' : ''}.`) +
+      (seenRuns.length
+        ? ` /health, when it answered during the flood, showed at most ${maxActiveAll} requests running and ${maxWaitingAll} waiting for a request slot.`
+        : ' /health never answered during the flood, so the limiter itself was not seen.') +
+      (memoryShed ? '' : ` The memory watchdog never shed (peak RSS ${fmt(worstRss, 1)} MB).`),
+    `- **Memory**: ${fmt(m.idleRssMB)} MB idle, ${fmt(m.peakRssMB, 1)} MB at the peak (worst run ${fmt(worstRss, 1)} MB), ` +
+      (worstRss < RSS_TARGET_MB
+        ? `under the ${RSS_TARGET_MB} MB target`
+        : `over the ${RSS_TARGET_MB} MB target by ${fmt(worstRss - RSS_TARGET_MB, 1)} MB in the worst run`) +
+      `. At most ${backpressure.maxConcurrent} requests run at once, ${queryLimits.maxHeavy} of them heavy, whatever the number of connections.`,
+    `- **The cheap query** shares the request slots and the event loop with the flood: ${fmt(m.cheapSuccessPct, 1)} % answered (median; those in ${fmt(m.cheapP50Ms)} ms at p50), ` +
       `p99 ${fmt(m.cheapP99AllMs)} ms counting every request (a timeout at ${CHEAP_TIMEOUT_MS / 1000} s) against ${fmt(m.baselineP99AllMs, 1)} ms alone (${fmt(m.cheapP99Ratio, 1)}×)` +
       (Object.keys(cheapFailures).length
         ? `; the others got ${Object.entries(cheapFailures)
             .map(([k, v]) => `${v} × ${k}`)
             .join(', ')}.`
         : '.'),
-    `- **The event loop** is what the flood exhausts: the server used ${fmt(m.serverCpuPct)} % of a core and PostgreSQL ${fmt(m.pgCpuPct)} % ` +
-      `(the load generator ${fmt(m.loadGeneratorCpuPct)} %), for ${fmt(m.floodOkPerSec, 1)} flood answers/s; the loop's delay reached ${fmt(m.eventLoopMaxMs)} ms ` +
-      `(p99 ${fmt(m.eventLoopP99Ms)} ms), and /health, which never waits for the limiter, answered within ${HEALTH_CHECK_MS / 1000} s in ` +
-      `${fmt(m.healthWithinCheckPct)} % of the polls (median ${fmt(m.healthP50Ms)} ms)` +
-      (chosen.query.includes('similar') && vectorIndex === 'memory'
-        ? '. `similar` runs in process, an exact scan of every vector on that same loop.'
+    `- **CPU and the event loop**: the server used ${fmt(m.serverCpuPct)} % of a core and PostgreSQL ${fmt(m.pgCpuPct)} % ` +
+      `(the load generator ${fmt(m.loadGeneratorCpuPct)} %), for ${fmt(m.floodOkPerSec, 1)} flood queries answered per second and ` +
+      `${fmt(m.floodReqPerSec - m.floodOkPerSec)} refused per second. The loop's delay reached ${fmt(m.eventLoopMaxMs)} ms (p99 ${fmt(m.eventLoopP99Ms)} ms), ` +
+      `and /health answered within ${HEALTH_CHECK_MS / 1000} s in ${fmt(m.healthWithinCheckPct)} % of the polls (median ${fmt(m.healthP50Ms)} ms)` +
+      (loopExhausted
+        ? ': the loop is what the flood exhausts' +
+          (chosen.query.includes('similar') && vectorIndex === 'memory'
+            ? ' (`similar` is an exact scan of every vector, in process, on that loop).'
+            : '.')
         : '.'),
   ];
 
@@ -1015,7 +1028,8 @@ async function main() {
     '',
     `Limits: MAX_CONCURRENT_REQUESTS ${backpressure.maxConcurrent}, MAX_QUEUED_REQUESTS ${backpressure.maxQueued}, ` +
       `QUEUE_TIMEOUT_MS ${backpressure.queueTimeoutMs}, MEMORY_SOFT_LIMIT_MB ${backpressure.memorySoftLimitMB}, ` +
-      `MAX_COST ${queryLimits.maxCost}, DB_POOL_MAX ${config.db.poolMax}` +
+      `MAX_COST ${queryLimits.maxCost}, HEAVY_COST ${queryLimits.heavyCost}, MAX_HEAVY_REQUESTS ${queryLimits.maxHeavy}, ` +
+      `DB_POOL_MAX ${config.db.poolMax}` +
       (Object.keys(gatewayOverrides).length ? ` (--env ${JSON.stringify(gatewayOverrides)})` : '') +
       '.',
     '',
