@@ -10,6 +10,7 @@ import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
+import { adminSql } from './helpers/db.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { withDatabase } from './helpers/urls.ts';
 
@@ -25,15 +26,8 @@ const N = { users: 30, restaurants: 200, orders: 400, preferences: 10, chat: 20 
 const PASSWORD = 'testpassword123';
 const before: Record<string, number> = {};
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${name}`);
+  await adminSql(`CREATE DATABASE ${name}`);
   db = new pg.Client({ connectionString: url });
   await db.connect();
   await db.query(readFileSync(new URL('./fixtures/original-backend-schema.sql', import.meta.url), 'utf8'));
@@ -94,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.end();
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminSql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 });
 
 describe('npm run migrate on the original database', () => {

@@ -4,53 +4,30 @@
  * other host (no CDN, fonts or telemetry), the default tab runs with the run button and shows
  * results. A screenshot goes to test/artifacts/ (ignored by git).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/db/embedded.ts';
+import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { requireProgram } from './helpers/programs.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const root = new URL('..', import.meta.url).pathname;
 
 describe.runIf(requireProgram('chromium'))('GraphiQL in Chromium, offline', () => {
   let dataDir: string;
-  let server: ChildProcess;
+  let server: GatewayProcess;
   let base: string;
-  let out = '';
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tastematch-graphiql-'));
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-    };
-    delete env.DATABASE_URL;
-    delete env.NODE_ENV;
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env });
-    server.stdout!.on('data', (d) => (out += d));
-    server.stderr!.on('data', (d) => (out += d));
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 1200 && !/GraphiQL:/.test(out); i++) {
-      if (server.exitCode !== null) throw new Error(`server exited early:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!/GraphiQL:/.test(out)) throw new Error(`server did not start:\n${out}`);
-  }, 150_000);
+    // No DATABASE_URL: the embedded default, seeded with demo data before it listens.
+    server = await startGateway({ DATA_DIR: dataDir }, { timeoutMs: 150_000 });
+    base = server.base;
+  }, 160_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 30_000);
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
+import { adminSql } from './helpers/db.ts';
 import { withDatabase } from './helpers/urls.ts';
 
 const adminUrl = inject('adminUrl');
@@ -10,21 +11,14 @@ const name = `tm_migrate_${randomBytes(5).toString('hex')}`;
 const url = withDatabase(adminUrl, name);
 let client: pg.Client;
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${name}`);
+  await adminSql(`CREATE DATABASE ${name}`);
   client = new pg.Client({ connectionString: url });
   await client.connect();
 });
 afterAll(async () => {
   await client?.end();
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminSql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 });
 
 describe('migrate', () => {

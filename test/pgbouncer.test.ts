@@ -10,13 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { StatementTimeoutError, sql } from 'slonik';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { createDb } from '../src/db/pool.ts';
 import { createLogger } from '../src/logger.ts';
-import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { adminSql, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { requireProgram } from './helpers/programs.ts';
@@ -116,10 +115,7 @@ describe.runIf(requireProgram('pgbouncer'))('behind PgBouncer (transaction mode)
     await db?.sql(`DROP OWNED BY ${ROLE}`).catch(() => {});
     await db?.drop();
     // Roles belong to the whole server: drop it too.
-    const admin = new pg.Client({ connectionString: inject('adminUrl') });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${ROLE}`);
-    await admin.end();
+    await adminSql(`DROP ROLE IF EXISTS ${ROLE}`);
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 

@@ -14,7 +14,7 @@
  * on top of the caches we already have; the headers are all the contract asks for.
  */
 import { createHash } from 'node:crypto';
-import { type DocumentNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, getOperationAST, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** Root fields whose answers are the same for everyone. */
@@ -30,10 +30,22 @@ export const CACHE_CONTROL = {
   noStore: 'no-store',
 } as const;
 
-/** The root field names an operation selects (through fragments and inline fragments). */
+/** Per operation of a parsed document (Yoga caches documents): computed once, not per request. */
+const rootFieldsCache = new WeakMap<OperationDefinitionNode, Set<string>>();
+
+/** The root field names a query selects (through fragments and inline fragments); undefined for other operations. */
 function rootFields(document: DocumentNode, operationName: string | null | undefined): Set<string> | undefined {
   const op = getOperationAST(document, operationName);
-  if (!op) return undefined;
+  if (op?.operation !== 'query') return undefined;
+  let names = rootFieldsCache.get(op);
+  if (!names) {
+    names = collectRootFields(document, op);
+    rootFieldsCache.set(op, names);
+  }
+  return names;
+}
+
+function collectRootFields(document: DocumentNode, op: OperationDefinitionNode): Set<string> {
   const fragments = new Map(
     document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
   );
@@ -50,7 +62,6 @@ function rootFields(document: DocumentNode, operationName: string | null | undef
       }
     }
   };
-  if (op.operation !== 'query') return undefined;
   walk(op.selectionSet);
   return names;
 }

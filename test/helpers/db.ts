@@ -33,3 +33,14 @@ export async function freshDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs one statement on the test server's admin database (CREATE/DROP DATABASE, roles). */
+export async function adminSql(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: inject('adminUrl') });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
