@@ -20,7 +20,12 @@ export type GatewayProcess = {
 
 export async function startGateway(
   env: NodeJS.ProcessEnv,
-  opts: { readyPath?: '/ready' | '/health'; timeoutMs?: number } = {},
+  opts: {
+    readyPath?: '/ready' | '/health';
+    timeoutMs?: number;
+    /** node options before the entry, e.g. the Dockerfile's `--max-old-space-size=448` */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const inherited: NodeJS.ProcessEnv = { ...process.env };
@@ -34,7 +39,7 @@ export async function startGateway(
   ]) {
     delete inherited[k];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

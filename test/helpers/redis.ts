@@ -14,15 +14,18 @@ export type TestRedis = {
   stop(): Promise<void>;
 };
 
-/** A private redis-server (no persistence) on a free port, in a temporary directory. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * A private redis-server (no persistence) on a free port, in a temporary directory.
+ * @param extraArgs more redis-server options, e.g. `['--maxmemory', '64mb', '--maxmemory-policy', 'volatile-lru']`
+ */
+export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'tm-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async () => {
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
