@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
+import { ApqStore } from '../src/cache/apq-store.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
 import { loadManifest } from '../src/http/persisted.ts';
@@ -60,10 +61,8 @@ if (kind === 'gateway') {
     persisted: {
       mode,
       manifest: mode === 'off' ? new Map() : loadManifest(),
-      store: {
-        get: (id) => services.cache.get<string>('pq', id),
-        set: (id, body) => services.cache.set('pq', id, body),
-      },
+      store: new ApqStore(config.apq),
+      registrationsPerMinute: config.apq.registrationsPerMinute,
     },
     maxBodyBytes: config.http.maxBodyBytes,
     loginThrottle: createLocalThrottle(LOGIN_THROTTLE),

@@ -3,6 +3,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import { ApqStore } from './cache/apq-store.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
@@ -32,7 +33,14 @@ export type AppOptions = AppDeps & {
   /** unset: the contract's defaults (this and the options below) */
   queryLimits?: QueryLimits;
   backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
-  persisted?: { mode: PersistedMode; manifest?: PersistedManifest; store?: RegistrationStore };
+  persisted?: {
+    mode: PersistedMode;
+    manifest?: PersistedManifest;
+    /** APQ registrations (unset: a store of this process with DEFAULT_APQ's bounds) */
+    store?: RegistrationStore;
+    /** APQ_REGISTRATIONS_PER_MINUTE */
+    registrationsPerMinute?: number;
+  };
   /** request bodies beyond this are refused with 413 (chunked ones too) */
   maxBodyBytes?: number;
   /** OpenTelemetry's plugin when tracing is on (src/tracing.ts) */
@@ -54,6 +62,8 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxHeavy: 2,
   queueTimeoutMs: 2000,
 };
+
+export const DEFAULT_APQ = { maxDocuments: 1000, maxBytes: 4_194_304, ttlMs: 3_600_000, registrationsPerMinute: 30 };
 
 export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };
 export const DEFAULT_MAX_BODY_BYTES = 102_400;
@@ -111,10 +121,16 @@ export function createApp(opts: AppOptions) {
       useHttpCaching('/graphql'),
       useErrorCodes(),
       ...useQueryLimits(limits),
+      // After the limits: APQ registers in onExecute, which runs once the cost check (the
+      // limits' onExecute) has passed, so only documents within every limit are kept.
       ...usePersistedOperationModes(
         persisted.mode,
         persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest()),
-        persisted.store,
+        {
+          store: persisted.store ?? new ApqStore(DEFAULT_APQ),
+          perMinute: persisted.registrationsPerMinute ?? DEFAULT_APQ.registrationsPerMinute,
+          clientIpHeader: opts.clientIpHeader,
+        },
       ),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),

@@ -35,6 +35,9 @@ const Env = z.object({
   REQUEST_TIMEOUT_MS: int(30_000, 1_000),
   METRICS_PORT: int(0, 0),
   PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('allow'),
+  APQ_MAX_DOCUMENTS: int(1_000, 1),
+  APQ_MAX_BYTES: int(4_194_304, 1),
+  APQ_REGISTRATIONS_PER_MINUTE: int(30, 1),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
     .string()
@@ -111,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       memorySoftLimitMB: e.MEMORY_SOFT_LIMIT_MB,
     },
     persistedOperations: e.PERSISTED_OPERATIONS,
+    apq: {
+      maxDocuments: e.APQ_MAX_DOCUMENTS,
+      maxBytes: e.APQ_MAX_BYTES,
+      ttlMs: e.CACHE_TTL_S * 1000,
+      registrationsPerMinute: e.APQ_REGISTRATIONS_PER_MINUTE,
+    },
     jwt: { secret: e.JWT_SECRET, ttl: e.JWT_TTL },
     redisUrl: e.REDIS_URL,
     ml: {

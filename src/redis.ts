@@ -41,3 +41,29 @@ export function redisReady(redis: Redis, timeoutMs = 2_000): Promise<boolean> {
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * Warns once when this Redis may evict keys under memory pressure (a `maxmemory` and a
+ * policy other than `noeviction`): the gateway's cache entries and APQ documents may go
+ * (they carry a TTL and are rebuilt), its throttle state must not. A Redis that refuses
+ * CONFIG (managed services often do) is not checked; the start goes on in every case.
+ */
+export async function warnIfRedisCanEvict(redis: Redis, log: Logger): Promise<void> {
+  let settings: Map<string, string>;
+  try {
+    const reply = (await redis.config('GET', 'maxmemory*')) as string[];
+    settings = new Map(reply.flatMap((v, i) => (i % 2 === 0 ? [[v, String(reply[i + 1])] as const] : [])));
+  } catch (err) {
+    log.debug({ err }, 'Redis CONFIG GET refused: its eviction policy is not checked');
+    return;
+  }
+  const policy = settings.get('maxmemory-policy');
+  const maxmemory = Number(settings.get('maxmemory') ?? 0);
+  if (!policy || policy === 'noeviction' || !(maxmemory > 0)) return;
+  log.warn(
+    { maxmemoryPolicy: policy, maxmemory },
+    `Redis maxmemory-policy is ${policy} with a maxmemory of ${maxmemory} bytes: when full, Redis evicts ` +
+      `${policy.startsWith('allkeys-') ? 'any key' : 'keys that have a TTL'}, and the gateway's login ` +
+      'throttle state must not be evicted; set maxmemory-policy noeviction (README: Redis settings)',
+  );
+}

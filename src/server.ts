@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/jwt.ts';
 import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from './auth/throttle.ts';
+import { ApqStore } from './cache/apq-store.ts';
 import { loadConfig } from './config.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -21,7 +22,7 @@ import { createLogger } from './logger.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
 import type { Embedder } from './ml/embedder.ts';
 import { modelFiles } from './ml/model-source.ts';
-import { createRedis, redisReady } from './redis.ts';
+import { createRedis, redisReady, warnIfRedisCanEvict } from './redis.ts';
 import { createServices } from './services.ts';
 import { createTracing } from './tracing.ts';
 
@@ -56,7 +57,10 @@ async function main() {
   const { applied } = await migrate(url, (line) => log.info(line));
   const db = await createDb({ url, ...config.db }, log);
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
-  if (redis && !(await redisReady(redis))) log.warn('Redis is not answering yet: going on without it until it does');
+  if (redis) {
+    if (await redisReady(redis)) await warnIfRedisCanEvict(redis, log);
+    else log.warn('Redis is not answering yet: going on without it until it does');
+  }
   const services = await createServices(db, { ml: config.ml, cache: config.cache }, log, redis);
   const { embedder, embeddingType } = services.ml;
   if (config.ml.modelPath) await embedder.warm(); // fail at start-up, not on the first search
@@ -91,11 +95,9 @@ async function main() {
     persisted: {
       mode: config.persistedOperations,
       manifest: config.persistedOperations === 'off' ? new Map() : loadManifest(),
-      // APQ registrations in the shared cache: registered on one replica, served by all.
-      store: {
-        get: (id) => services.cache.get<string>('pq', id),
-        set: (id, body) => services.cache.set('pq', id, body),
-      },
+      // APQ registrations in their own bounded store, shared through Redis: registered on one replica, served by all.
+      store: new ApqStore(config.apq, redis, log),
+      registrationsPerMinute: config.apq.registrationsPerMinute,
     },
     maxBodyBytes: config.http.maxBodyBytes,
     tracing: tracing?.plugin,

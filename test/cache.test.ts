@@ -45,12 +45,12 @@ describe('TieredCache without Redis', () => {
   it('reads back what it stored, per space, and invalidates', async () => {
     const cache = new TieredCache(new BytesCache({ maxBytes: 1_000_000, ttlMs: 60_000 }), undefined, 60_000, log);
     await cache.set('recs', 'u1', { items: [1, 2] });
-    await cache.set('pq', 'u1', 'query { x }');
+    await cache.set('restaurants', 'u1', ['Thai']);
     expect(await cache.get('recs', 'u1')).toEqual({ items: [1, 2] });
-    expect(await cache.get('pq', 'u1')).toBe('query { x }');
+    expect(await cache.get('restaurants', 'u1')).toEqual(['Thai']);
     await cache.invalidate('recs', 'u1');
     expect(await cache.get('recs', 'u1')).toBeUndefined();
-    expect(await cache.get('pq', 'u1')).toBe('query { x }');
+    expect(await cache.get('restaurants', 'u1')).toEqual(['Thai']);
     expect(cache.stats()).toMatchObject({ redis: 'off', pendingInvalidations: 0 });
   });
 

@@ -2,9 +2,8 @@
  * The gateway's cache: a bytes-bounded in-process LRU (BytesCache) in front of an optional
  * shared Redis (REDIS_URL), with invalidations broadcast to every replica.
  *
- * - Key spaces: `recs` (a user's recommendation list), `restaurants` (catalogue metadata),
- *   `pq` (registered persisted documents, so an APQ registration made on one replica
- *   serves on all).
+ * - Key spaces: `recs` (a user's recommendation list), `restaurants` (catalogue metadata).
+ *   APQ registrations have a store and bounds of their own (apq-store.ts).
  * - Reads: local first, then Redis (copied locally). Writes: both. Redis values expire
  *   with the same TTL; entries over 2 MB are stored nowhere.
  * - `invalidate(space, key)`: drops the local copy, deletes the Redis copy and PUBLISHes
@@ -21,7 +20,7 @@ import type { Logger } from '../logger.ts';
 import { cacheEvents } from '../metrics.ts';
 import type { BytesCache } from './bytes-cache.ts';
 
-export type CacheSpace = 'recs' | 'restaurants' | 'pq';
+export type CacheSpace = 'recs' | 'restaurants';
 
 export const INVALIDATION_CHANNEL = 'tastematch:invalidate';
 const PREFIX = 'tastematch:cache:';
@@ -35,7 +34,7 @@ const SPACE_TTL_MS: Partial<Record<CacheSpace, number>> = { restaurants: 300_000
 
 type Message = { origin: string; space: CacheSpace; key?: string };
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise,

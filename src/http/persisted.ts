@@ -5,7 +5,9 @@
  * - `allow`: documents, ids of the manifest (clients/persisted-operations.json) and
  *   Apollo's automatic persisted queries (APQ): an unknown hash gets
  *   PERSISTED_QUERY_NOT_FOUND, the client resends it with the document, the hash is
- *   verified and the document registered in a bounded LRU (count and bytes).
+ *   verified (a mismatch is refused before anything runs) and the document registered
+ *   in the APQ store (src/cache/apq-store.ts: bounded in count and bytes, per replica
+ *   and in Redis).
  * - `only`: manifest ids alone; any document gets PERSISTED_QUERY_REQUIRED (the
  *   production safelist).
  * An id travels as `extensions.persistedQuery.sha256Hash` (Apollo, `version: 1`) or
@@ -14,28 +16,36 @@
  * as any other; Yoga's parse and validation caches and the cost cache (limits.ts) make
  * that a one-time price per document.
  *
+ * Registration happens when execution starts (onExecute), so only a document that
+ * parsed, validated and passed every limit is kept: the cost check is limits.ts's
+ * onExecute, which runs before this plugin's (app.ts's plugin order; a refusal there
+ * ends the chain). Each client address registers at most APQ_REGISTRATIONS_PER_MINUTE
+ * new documents per replica; beyond, the document still runs but is not kept, since
+ * Apollo's link answers a later PERSISTED_QUERY_NOT_FOUND by resending it, while an
+ * error would fail a valid request.
+ *
  * Lookup and `only` mode: @graphql-yoga/plugin-persisted-operations. APQ registration
- * is ours (15 lines): @graphql-yoga/plugin-apq 3.6 pins @graphql-tools/utils 10 as a
- * peer, which conflicts with graphql-yoga 5.24's utils 11, and its store would not
- * know the manifest's ids.
+ * is ours: @graphql-yoga/plugin-apq 3.6 pins @graphql-tools/utils 10 as a peer, which
+ * conflicts with graphql-yoga 5.24's utils 11, and its store would not know the
+ * manifest's ids.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { getOperationAST } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
+import { cacheEvents } from '../metrics.ts';
 import { ErrorCode } from '../schema/errors.ts';
+import { clientAddress } from './client-address.ts';
 
 export type PersistedMode = 'off' | 'allow' | 'only';
 
 /** id (sha256 hex of the body) → body */
 export type PersistedManifest = ReadonlyMap<string, string>;
-
-/** Bounds of the APQ registrations (documents are at most MAX_QUERY_BYTES each). */
-export const APQ_MAX_DOCUMENTS = 1000;
-export const APQ_MAX_BYTES = 4 * 1024 * 1024;
 
 export const MANIFEST_PATH = fileURLToPath(new URL('../../clients/persisted-operations.json', import.meta.url));
 
@@ -95,31 +105,48 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
   return null;
 }
 
-function localRegistrations(): RegistrationStore {
-  const lru = new LRUCache<string, string>({
-    max: APQ_MAX_DOCUMENTS,
-    maxSize: APQ_MAX_BYTES,
-    sizeCalculation: (body) => Math.max(1, Buffer.byteLength(body)),
-  });
-  return { get: (id) => lru.get(id), set: (id, body) => void lru.set(id, body) };
-}
-
 const notFound = () =>
   // Apollo's link recognises the message; the code is the contract's.
   createGraphQLError('PersistedQueryNotFound', {
     extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 404 } },
   });
 
-/** Where APQ registrations live: by default a bounded LRU of this process; the server passes the shared cache. */
+/** Where APQ registrations live (src/cache/apq-store.ts). */
 export type RegistrationStore = {
   get(id: string): Promise<string | undefined> | string | undefined;
+  /** held here already: registering it again is no new registration */
+  has(id: string): boolean;
   set(id: string, body: string): Promise<void> | void;
 };
+
+export type RegistrationOptions = {
+  store: RegistrationStore;
+  /** new registrations per client address and minute (per replica) */
+  perMinute: number;
+  /** CLIENT_IP_HEADER */
+  clientIpHeader?: string;
+};
+
+/** Addresses whose registrations are counted at once; past it the least recent one starts afresh. */
+const RATE_ADDRESSES = 10_000;
+
+/** At most `perMinute` per address in each address's one-minute window. */
+function registrationRate(perMinute: number) {
+  const counts = new LRUCache<string, number>({ max: RATE_ADDRESSES, ttl: 60_000, noUpdateTTL: true });
+  return (address: string): boolean => {
+    const count = counts.get(address) ?? 0;
+    if (count >= perMinute) return false;
+    counts.set(address, count + 1);
+    return true;
+  };
+}
+
+type Registration = { hash: string; query: string; address: string };
 
 export function usePersistedOperationModes(
   mode: PersistedMode,
   manifest: PersistedManifest,
-  store?: RegistrationStore,
+  apq: RegistrationOptions,
 ): Plugin[] {
   if (mode === 'off') {
     return [
@@ -130,7 +157,7 @@ export function usePersistedOperationModes(
       },
     ];
   }
-  const registered: RegistrationStore = store ?? localRegistrations();
+  const registered = apq.store;
   const lookup = usePersistedOperations({
     allowArbitraryOperations: mode === 'allow',
     extractPersistedOperationId: (params, request) => persistedOperationId(params, request),
@@ -148,8 +175,11 @@ export function usePersistedOperationModes(
       },
     },
   });
+  const allowed = registrationRate(apq.perMinute);
+  // Per operation (a batch's operations each have their own context): what to register once it runs.
+  const pending = new WeakMap<object, Registration>();
   const registration: Plugin = {
-    async onParams({ params }) {
+    onParams({ params, request, context }) {
       const hash = apolloHash(params);
       if (!hash || !params.query) return;
       if (sha256(params.query) !== hash) {
@@ -157,7 +187,22 @@ export function usePersistedOperationModes(
           extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
         });
       }
-      if (!manifest.has(hash)) await registered.set(hash, params.query);
+      if (manifest.has(hash) || registered.has(hash)) return;
+      const address = clientAddress(request, (context as { req?: IncomingMessage }).req, apq.clientIpHeader);
+      pending.set(context, { hash, query: params.query, address });
+    },
+    async onExecute({ args }) {
+      const context = args.contextValue as object;
+      const entry = pending.get(context);
+      if (!entry) return;
+      pending.delete(context);
+      // An operation name the document does not have: execution refuses it, nothing to keep.
+      if (!getOperationAST(args.document, args.operationName)) return;
+      if (!allowed(entry.address)) {
+        cacheEvents.inc({ cache: 'apq', event: 'rate_limited' });
+        return;
+      }
+      await registered.set(entry.hash, entry.query);
     },
   };
   return mode === 'allow' ? [lookup, registration] : [lookup];

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APQ_MAX_DOCUMENTS, loadManifest, type PersistedMode } from '../../src/http/persisted.ts';
+import { ApqStore } from '../../src/cache/apq-store.ts';
+import { loadManifest, type PersistedMode } from '../../src/http/persisted.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 
@@ -55,8 +56,14 @@ function client(t: TestApp) {
 const codeOf = (r: Reply) => r.body.errors?.[0]?.extensions?.code;
 const edges = (r: Reply) => (r.body.data?.restaurants as { edges: unknown[] } | undefined)?.edges.length;
 
+/** Small enough to fill in a test; one client address registers them all. */
+const APQ_MAX_DOCUMENTS = 50;
+
 async function appIn(mode: PersistedMode) {
-  const t = await createTestApp({ app: { persisted: { mode, manifest: MANIFEST } } });
+  const store = new ApqStore({ maxDocuments: APQ_MAX_DOCUMENTS, maxBytes: 1_000_000, ttlMs: 60_000 });
+  const t = await createTestApp({
+    app: { persisted: { mode, manifest: MANIFEST, store, registrationsPerMinute: 10_000 } },
+  });
   await insertRestaurants(t.db, 5);
   return t;
 }
