@@ -15,6 +15,7 @@ import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
 import { createDrainer } from './http/drain.ts';
+import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
 import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
@@ -141,7 +142,7 @@ async function main() {
   // Production: /metrics and the detailed /health only here, never on the public port; no
   // METRICS_PORT, no listener (several processes can share a host).
   const metricsServer = config.http.metricsPort
-    ? await startMetricsServer(config.http.metricsPort, config.host, { health: app.load })
+    ? await startMetricsServer(config.http.metricsPort, config.host, { health: () => healthDetails(app.load) })
     : undefined;
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
