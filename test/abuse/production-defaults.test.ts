@@ -3,11 +3,16 @@
  * /health with exactly {"status":"ok"} (liveness, also with the database down) and /metrics with
  * 404; memory, load and metrics are served on METRICS_PORT only, and without it no other port
  * is opened (two production processes with different PORTs run side by side). Development keeps
- * /metrics and the detailed /health on the main port.
+ * /metrics and the detailed /health on the main port. An embedded first start in production
+ * seeds the demo catalogue without the demo login and says so.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD } from '../../src/db/seed.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { startToggleProxy, type ToggleProxy } from '../helpers/toggle-proxy.ts';
@@ -115,6 +120,35 @@ describe('production defaults', () => {
     // The metrics listener serves nothing else.
     expect((await fetch(`http://127.0.0.1:${metricsPort}/graphql`)).status).toBe(404);
   }, 90_000);
+
+  it('embedded first start in production: the demo catalogue, no account with the published password', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tastematch-prod-embedded-'));
+    try {
+      const g = await start({ NODE_ENV: 'production', DATA_DIR: dataDir, SEED_ON_FIRST_START: 'true' });
+      const out = g.output();
+      expect(out).toContain('Demo user:  none');
+      expect(out).not.toContain(DEMO_PASSWORD);
+      expect(out).not.toContain('Demo token:');
+      const post = (query: string) =>
+        fetch(`${g.base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        }).then(
+          (r) => r.json() as Promise<{ data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] }>,
+        );
+      const feed = await post('{ restaurants { totalCount } }');
+      expect((feed.data?.restaurants as { totalCount: number }).totalCount).toBeGreaterThan(0);
+      const login = await post(
+        `mutation { login(input: {email: "${DEMO_EMAIL}", password: "${DEMO_PASSWORD}"}) { token } }`,
+      );
+      expect(login.data?.login ?? null).toBeNull();
+      expect(login.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      await g.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('development keeps /metrics and the detailed /health on the main port', async () => {
     const g = await start({ NODE_ENV: 'development', DATABASE_URL: db.url });
