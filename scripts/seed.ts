@@ -3,13 +3,14 @@
  * migrates, then adds deterministic synthetic data to DATABASE_URL (or the embedded database
  * in DATA_DIR, started and stopped here). A progress bar per table on a terminal, plain lines
  * (at most one per 10 %) otherwise. Exit code 2 for bad arguments, 1 when seeding fails.
+ * Only the demo user has a known password (none with NODE_ENV=production).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
-import { seedDatabase } from '../src/db/seed.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from '../src/db/seed.ts';
 import { createLogger } from '../src/logger.ts';
 import { embedRestaurants } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';
@@ -124,6 +125,8 @@ try {
   try {
     counts = await seedDatabase(url, {
       ...opts,
+      // Production: no account with the published demo password.
+      demoLogin: !config.production,
       onProgress: progressReporter(Boolean(process.stderr.isTTY)),
       onRestaurantBatch: (rows) =>
         embedRestaurants(
@@ -140,7 +143,12 @@ try {
   const elapsed = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(
     `seed: ${counts.restaurants} restaurants, ${counts.users} users, ${counts.orders} orders ` +
-      `(seed ${opts.seed}, batch size ${opts.batchSize}) in ${elapsed} s\n`,
+      `(seed ${opts.seed}, batch size ${opts.batchSize}) in ${elapsed} s\n` +
+      (counts.users === 0
+        ? ''
+        : config.production
+          ? 'seed: no seeded account has a known password (NODE_ENV=production)\n'
+          : `seed: ${DEMO_EMAIL} / ${DEMO_PASSWORD} signs in; the other seeded users have unknowable passwords\n`),
   );
 } catch (error) {
   process.stderr.write(`\nseed failed: ${(error as Error).message}\n`);

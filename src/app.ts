@@ -45,8 +45,10 @@ export type AppOptions = AppDeps & {
   maxBodyBytes?: number;
   /** OpenTelemetry's plugin when tracing is on (src/tracing.ts) */
   tracing?: Plugin;
-  /** false: /metrics is served elsewhere (METRICS_PORT) */
+  /** /metrics on this app; default: not in production (there it is METRICS_PORT's only) */
   metricsEndpoint?: boolean;
+  /** /health with memory and load figures; default: not in production (there exactly {"status":"ok"}) */
+  detailedHealth?: boolean;
 };
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -80,6 +82,7 @@ export function createApp(opts: AppOptions) {
   const watchdog = new MemoryWatchdog({ softLimitMB: backpressure.memorySoftLimitMB });
   const requests = useBackpressure(backpressure, watchdog, '/graphql');
   watchRequests(requests.state, () => watchdog.shedding);
+  const load = () => ({ ...watchdog.snapshot(), requests: requests.state() });
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -114,9 +117,9 @@ export function createApp(opts: AppOptions) {
     plugins: [
       // First: every request gets an id and a log line, refused ones too.
       useRequestLog(log, '/graphql'),
-      useMetrics(opts.metricsEndpoint === false ? false : '/metrics'),
+      useMetrics((opts.metricsEndpoint ?? !opts.production) ? '/metrics' : false),
       // Health before the limiter: it never waits behind GraphQL requests.
-      useHealthEndpoints(opts.ready, () => ({ ...watchdog.snapshot(), requests: requests.state() })),
+      useHealthEndpoints(opts.ready, (opts.detailedHealth ?? !opts.production) ? load : undefined),
       requests.plugin,
       useHttpCaching('/graphql'),
       useErrorCodes(),
@@ -139,5 +142,5 @@ export function createApp(opts: AppOptions) {
       { onDispose: () => watchdog.stop() },
     ],
   });
-  return Object.assign(yoga, { watchdog });
+  return Object.assign(yoga, { watchdog, load });
 }

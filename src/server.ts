@@ -15,6 +15,8 @@ import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from './db/seed.ts';
+import { createDrainer } from './http/drain.ts';
+import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
 import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
@@ -40,6 +42,7 @@ function modelReadiness(dir: string, embedder: Embedder): string {
 
 async function main() {
   const config = loadConfig();
+  let stopping = false;
   const log = createLogger(config.logLevel);
   const tokens = createTokenService({ ...config.jwt, production: config.production });
   if (tokens.generated) log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process');
@@ -65,9 +68,12 @@ async function main() {
   const { embedder, embeddingType } = services.ml;
   if (config.ml.modelPath) await embedder.warm(); // fail at start-up, not on the first search
   if (embedded?.created && config.seedOnFirstStart) {
-    log.info(DEMO_SEED, 'first start: seeding demo data (with embeddings)');
+    // Production: the demo catalogue without the demo login (no account with a published password).
+    const demoLogin = !config.production;
+    log.info({ ...DEMO_SEED, demoLogin }, 'first start: seeding demo data (with embeddings)');
     await seedDatabase(url, {
       ...DEMO_SEED,
+      demoLogin,
       onRestaurantBatch: (rows) =>
         embedRestaurants(
           db,
@@ -82,7 +88,10 @@ async function main() {
   void backfillEmbeddings(db, embedder, embeddingType, {
     batchSize: 256,
     onProgress: (p) => log.info(p, 'embedding restaurants'),
-  }).catch((e: Error) => log.error({ err: e }, 'embedding backfill failed'));
+  }).catch((e: Error) =>
+    // Stopping closes the pool under it: not a failure.
+    stopping ? log.debug({ err: e }, 'embedding backfill stopped') : log.error({ err: e }, 'embedding backfill failed'),
+  );
   const { modelPath } = config.ml;
   const tracing = await createTracing(process.env, log);
   const app = createApp({
@@ -101,7 +110,9 @@ async function main() {
     },
     maxBodyBytes: config.http.maxBodyBytes,
     tracing: tracing?.plugin,
-    metricsEndpoint: config.http.metricsPort === 0,
+    // Development: /metrics and the detailed /health on the main port unless METRICS_PORT is set.
+    metricsEndpoint: !config.production && config.http.metricsPort === 0,
+    detailedHealth: !config.production,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
     clientIpHeader: config.clientIpHeader,
     ml: services.ml,
@@ -113,21 +124,35 @@ async function main() {
     ready: createReadinessCheck(db, modelPath ? () => modelReadiness(modelPath, embedder) : undefined),
   });
 
-  const server = createServer(app);
   // Slow or idle clients cannot hold sockets: the whole request within REQUEST_TIMEOUT_MS,
   // headers within 10 s (slowloris); idle keep-alive sockets live 65 s, longer than the
   // usual proxy idle timeout (60 s), so a proxy never reuses a socket the server is closing.
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.headersTimeout = Math.min(10_000, config.http.requestTimeoutMs);
-  server.keepAliveTimeout = 65_000;
+  // Node enforces the first two only when it checks its connections (every 30 s by default,
+  // so a 30 s timeout cut at up to 60 s): checking every tenth of the smallest timeout makes
+  // the configured values the real ones within 10 %, at one pass over the open sockets a second.
+  const headersTimeout = Math.min(10_000, config.http.requestTimeoutMs);
+  const server = createServer({
+    requestTimeout: config.http.requestTimeoutMs,
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(headersTimeout / 10))),
+    keepAliveTimeout: 65_000,
+  });
   server.maxHeadersCount = 100;
+  const drainer = createDrainer(server, app);
+  server.on('request', drainer.listener);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // Production: /metrics and the detailed /health only here, never on the public port; no
+  // METRICS_PORT, no listener (several processes can share a host).
   const metricsServer = config.http.metricsPort
-    ? await startMetricsServer(config.http.metricsPort, config.host)
+    ? await startMetricsServer(config.http.metricsPort, config.host, { health: () => healthDetails(app.load) })
     : undefined;
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
-  if (embedded) {
+  if (embedded && config.production) {
+    process.stdout.write(
+      `\n  GraphQL:    ${base}/graphql\n  Demo user:  none (NODE_ENV=production: no seeded account has a known password)\n\n`,
+    );
+  } else if (embedded) {
     const demo = await selectUserIdByEmail(db, DEMO_EMAIL);
     const token = demo ? await tokens.sign(demo.id) : undefined;
     process.stdout.write(
@@ -136,20 +161,17 @@ async function main() {
     );
   }
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     metricsServer?.close();
-    server.closeIdleConnections();
-    const timer = setTimeout(() => {
-      log.warn('shutdown timeout: closing remaining connections');
-      server.closeAllConnections();
-    }, config.shutdownTimeoutMs);
-    await closed;
-    clearTimeout(timer);
+    // Only once no handler runs any more do the pool and the database close.
+    await drainer.drain(config.shutdownTimeoutMs, (left) =>
+      log.warn(left, 'shutdown timeout: closing the remaining connections'),
+    );
+    // Work the app left running after its answers (waitUntil), then its plugins.
+    await app.dispose();
     await services.close().catch((e: Error) => log.error({ err: e }, 'closing the model failed'));
     await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
     await tracing?.shutdown().catch((e: Error) => log.warn({ err: e }, 'flushing traces failed'));

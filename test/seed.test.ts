@@ -3,17 +3,18 @@
  * TEST_DATABASE_URL/DATABASE_URL is set; each database here is a fresh migrated clone).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUISINES, DEMO_EMAIL, type SeedOptions, seedDatabase } from '../src/db/seed.ts';
+import { verifyPassword } from '../src/auth/passwords.ts';
+import { CUISINES, DEMO_EMAIL, DEMO_PASSWORD, type SeedOptions, seedDatabase } from '../src/db/seed.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 
 const OPTIONS: SeedOptions = { restaurants: 30, users: 12, orders: 1000, batchSize: 250, seed: 7 };
 
-/** One digest of everything the seed decides, in id order. */
+/** One digest of everything the seed decides, in id order (the other users' hash is drawn per run, unknowable). */
 async function fingerprint(db: TestDatabase) {
   const [row] = await db.sql<{ restaurants: string; users: string; orders: string }>(`
     SELECT
       (SELECT md5(string_agg(concat_ws('|', name, cuisine_type, description, rating, price_range, location, created_at), E'\\n' ORDER BY id)) FROM restaurants) AS restaurants,
-      (SELECT md5(string_agg(concat_ws('|', email, name, password_hash, created_at), E'\\n' ORDER BY id)) FROM users) AS users,
+      (SELECT md5(string_agg(concat_ws('|', email, name, CASE WHEN email = '${DEMO_EMAIL}' THEN password_hash END, created_at), E'\\n' ORDER BY id)) FROM users) AS users,
       (SELECT md5(string_agg(concat_ws('|', user_id, restaurant_id, order_date, total_amount, items::text, rating), E'\\n' ORDER BY id)) FROM orders) AS orders`);
   return row!;
 }
@@ -96,6 +97,41 @@ describe('seedDatabase', () => {
     expect(Number(first!.orders)).toBeGreaterThanOrEqual(50);
     const others = await a.sql<{ email: string }>('SELECT email FROM users ORDER BY id OFFSET 1 LIMIT 2');
     expect(others.map((u) => u.email)).toEqual(['user2@example.com', 'user3@example.com']);
+  });
+
+  it('gives only the demo user a known password: the others verify neither it nor another seed run', async () => {
+    const users = await a.sql<{ email: string; password_hash: string }>('SELECT email, password_hash FROM users');
+    const byHash = new Map<string, string[]>();
+    for (const u of users) byHash.set(u.password_hash, [...(byHash.get(u.password_hash) ?? []), u.email]);
+    // One hash for the demo user, one shared by the others (hashed once per run), both argon2id.
+    expect(byHash.size).toBe(2);
+    const verified: string[] = [];
+    for (const [hash, emails] of byHash) {
+      expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      if ((await verifyPassword(hash, DEMO_PASSWORD)).ok) verified.push(...emails);
+    }
+    expect(verified).toEqual([DEMO_EMAIL]);
+    // Another run of the same seed draws another secret: nothing derivable from the options.
+    const [other] = await b.sql<{ password_hash: string }>(
+      `SELECT password_hash FROM users WHERE email = 'user2@example.com'`,
+    );
+    const [mine] = users.filter((u) => u.email === 'user2@example.com');
+    expect(other!.password_hash).not.toBe(mine!.password_hash);
+  });
+
+  it('demoLogin false (production): no seeded user verifies the demo password', async () => {
+    const p = await freshDatabase();
+    try {
+      await seedDatabase(p.url, { restaurants: 3, users: 3, orders: 3, batchSize: 10, seed: 42, demoLogin: false });
+      const users = await p.sql<{ email: string; password_hash: string }>('SELECT email, password_hash FROM users');
+      expect(users.map((u) => u.email)).toContain(DEMO_EMAIL);
+      for (const hash of new Set(users.map((u) => u.password_hash))) {
+        expect(hash).toMatch(/^\$argon2id\$/);
+        expect((await verifyPassword(hash, DEMO_PASSWORD)).ok).toBe(false);
+      }
+    } finally {
+      await p.drop();
+    }
   });
 
   it('writes orders whose totals equal the sum of their items, in the year before the reference date', async () => {

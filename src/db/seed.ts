@@ -1,12 +1,13 @@
 /**
  * Deterministic synthetic data: restaurants, users (the first is the demo user) and orders.
  *
- * Same options → same rows: every value comes from a seeded PRNG (one stream per table, so
+ * Same options → same rows (but for the other users' unknowable password hash, drawn per run):
+ * every value comes from a seeded PRNG (one stream per table, so
  * the batch size never changes the data) and dates count back from a fixed reference date.
  * Rows are generated, written and dropped one batch at a time (one transaction each), so
  * memory holds one batch plus a few bytes per restaurant and user, never a whole table.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { hashPassword } from '../auth/passwords.ts';
 import { ANALYZE_SEEDED, INSERT_ORDERS, INSERT_RESTAURANTS, UPSERT_USERS } from './queries/seed.ts';
@@ -18,6 +19,11 @@ export type SeedOptions = {
   batchSize: number;
   seed: number;
   onProgress?: (p: { table: string; done: number; total: number }) => void;
+  /**
+   * Default true: the demo user (DEMO_EMAIL) signs in with DEMO_PASSWORD. false: it gets an
+   * unknowable password like every other seeded user (production).
+   */
+  demoLogin?: boolean;
   /** Hook for embeddings (another issue fills it): called once per committed restaurant batch with the new rows. */
   onRestaurantBatch?: (
     rows: { id: string; name: string; cuisineType: string; description: string; location: string }[],
@@ -462,13 +468,21 @@ function restaurantRating(rng: Rng): number {
 // Password hash
 
 /**
- * ONE argon2id hash of DEMO_PASSWORD, shared by every seeded user: hashing each user's
- * password would dominate the seed's time. The salt comes from the seed so the rows are
+ * The demo user's argon2id hash of DEMO_PASSWORD; the salt comes from the seed, so the row is
  * reproducible.
  */
 function demoPasswordHash(seed: number): Promise<string> {
   const salt = createHash('sha256').update(`tastematch-seed-salt:${seed}`).digest().subarray(0, 16);
   return hashPassword(DEMO_PASSWORD, salt);
+}
+
+/**
+ * Every other seeded user: ONE argon2id hash (same parameters as a real account, so a login
+ * costs the same) of 32 random bytes drawn for this run and never kept: nobody knows the
+ * password. Hashing each user's password would dominate the seed's time.
+ */
+function unknowablePasswordHash(): Promise<string> {
+  return hashPassword(randomBytes(32).toString('base64'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,7 +506,8 @@ function validate(opts: SeedOptions) {
 
 /**
  * Adds deterministic synthetic data to a migrated database through one connection:
- * restaurants, then users (user 1 is DEMO_EMAIL / DEMO_PASSWORD), then orders, in batches of
+ * restaurants, then users (user 1 is DEMO_EMAIL / DEMO_PASSWORD unless `demoLogin` is false; the
+ * others have unknowable passwords), then orders, in batches of
  * `batchSize` rows with one transaction per batch, then ANALYZE. Rows are added, never replaced;
  * a user whose email already exists is reused (not modified), so seeding twice does not fail.
  * @returns the rows written per table (users: inserted or reused).
@@ -585,7 +600,8 @@ export async function seedDatabase(
 
     const U = opts.users;
     const userIds = new Float64Array(U);
-    const passwordHash = U > 0 ? await demoPasswordHash(seed) : '';
+    const otherHash = U > 1 || (U > 0 && opts.demoLogin === false) ? await unknowablePasswordHash() : '';
+    const demoHash = U > 0 && opts.demoLogin !== false ? await demoPasswordHash(seed) : otherHash;
     const ur = createRng(seed, 'users');
     const emailOf = (i: number) => (i === 0 ? DEMO_EMAIL : `user${i + 1}@example.com`);
     for (let start = 0; start < U; start += batchSize) {
@@ -593,14 +609,16 @@ export async function seedDatabase(
       const emails: string[] = [];
       const names: string[] = [];
       const created: string[] = [];
+      const hashes: string[] = [];
       for (let i = start; i < start + n; i++) {
         emails.push(emailOf(i));
+        hashes.push(i === 0 ? demoHash : otherHash);
         const name = `${pick(ur, FIRST_NAMES)} ${pick(ur, LAST_NAMES)}`;
         names.push(i === 0 ? 'Demo User' : name);
         created.push(createdAt(ur));
       }
       const { rows } = await transaction(() =>
-        client.query<{ id: string; email: string }>(UPSERT_USERS, [emails, names, passwordHash, created]),
+        client.query<{ id: string; email: string }>(UPSERT_USERS, [emails, names, hashes, created]),
       );
       // By email: reused users keep their old ids, so row order says nothing.
       const byEmail = new Map(rows.map((r) => [r.email, Number(r.id)]));

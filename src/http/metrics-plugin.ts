@@ -77,12 +77,23 @@ export function useMetrics(endpoint: '/metrics' | false = '/metrics'): Plugin {
 }
 
 /**
- * METRICS_PORT: /metrics on a listener of its own, so the public port does not expose it
- * (Fly scrapes `[metrics] port`). Only GET /metrics answers there.
+ * METRICS_PORT: /metrics and the detailed /health (`health`, memory and load figures) on a
+ * listener of its own, so the public port exposes neither (Fly scrapes `[metrics] port`).
+ * Only GET /metrics and GET /health answer there.
  */
-export function startMetricsServer(port: number, host: string): Promise<Server> {
+export function startMetricsServer(
+  port: number,
+  host: string,
+  opts: { health?: () => Record<string, unknown> } = {},
+): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (req.method === 'GET' && path === '/health' && opts.health) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(opts.health()));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
@@ -91,5 +102,8 @@ export function startMetricsServer(port: number, host: string): Promise<Server> 
       () => res.writeHead(500).end(),
     );
   });
-  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }

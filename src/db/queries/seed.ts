@@ -13,14 +13,14 @@ export const INSERT_RESTAURANTS = `/* seedInsertRestaurants */
   RETURNING id`;
 
 /**
- * One batch of users, all with the same password hash ($3). An email that already exists is
+ * One batch of users with their password hashes. An email that already exists is
  * reused, not duplicated or modified (the no-op update only makes RETURNING give its id), so a
  * second seed into the same database adds restaurants and orders instead of failing.
  */
 export const UPSERT_USERS = `/* seedUpsertUsers */
   INSERT INTO users (email, name, password_hash, created_at, updated_at)
-  SELECT u.email, u.name, $3::text, u.created_at, u.created_at
-  FROM unnest($1::text[], $2::text[], $4::timestamptz[]) AS u (email, name, created_at)
+  SELECT u.email, u.name, u.password_hash, u.created_at, u.created_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u (email, name, password_hash, created_at)
   ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
   RETURNING id, email`;
 
