@@ -69,6 +69,9 @@ if (kind === 'gateway') {
     clientIpHeader: config.clientIpHeader,
     log,
     production: config.production,
+    // The flood reads its load figures from /health and /metrics on the one port it knows.
+    detailedHealth: true,
+    metricsEndpoint: true,
     corsOrigins: config.corsOrigins,
     ready: createReadinessCheck(db),
   });
