@@ -70,16 +70,17 @@ const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(valu
  * The request parameters and the type each must have when present (null counts as absent).
  * `documentId` is a persisted operation's id (the app's extra parameter).
  */
-const PARAMS: Record<string, 'string' | 'object'> = {
-  query: 'string',
-  operationName: 'string',
-  variables: 'object',
-  extensions: 'object',
-  documentId: 'string',
-};
+const PARAMS = new Map<string, 'string' | 'object'>([
+  ['query', 'string'],
+  ['operationName', 'string'],
+  ['variables', 'object'],
+  ['extensions', 'object'],
+  ['documentId', 'string'],
+]);
 
 /**
- * Every operation's parameters, checked before any other plugin reads them. Yoga checks
+ * Every operation's parameters, checked as soon as the body is parsed, before any plugin reads
+ * them (onParams). Yoga checks
  * some of them, but after the plugins (which then failed on `{"query": 1}`), not
  * `operationName` at all, and with a code outside the contract inside a batch.
  * @throws BAD_USER_INPUT (HTTP 400) naming the parameter
@@ -90,7 +91,7 @@ function checkParams(params: unknown): void {
   }
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
     if (value == null) continue;
-    const expected = PARAMS[name];
+    const expected = PARAMS.get(name);
     if (!expected) throw badRequest(`Unknown request parameter "${name}"`);
     if (kindOf(value) !== expected) {
       throw badRequest(
@@ -177,15 +178,24 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
             if (Array.isArray(requestParserResult) && requestParserResult.length > limits.maxBatch) {
               throw limitError('BATCH_LIMIT_EXCEEDED', 'operations', requestParserResult.length, limits.maxBatch);
             }
-            if (Array.isArray(requestParserResult) && requestParserResult.length === 0) {
-              throw badRequest('The batch is empty: send at least one operation');
+            if (!Array.isArray(requestParserResult)) {
+              checkParams(requestParserResult);
+              return;
             }
+            if (requestParserResult.length === 0) throw badRequest('The batch is empty: send at least one operation');
+            // One malformed operation makes the whole body malformed: refused before any of it runs.
+            requestParserResult.forEach((params, i) => {
+              try {
+                checkParams(params);
+              } catch (error) {
+                throw badRequest(`Operation ${i + 1} of the batch: ${(error as Error).message}`);
+              }
+            });
           },
         };
       },
       onParams({ params }) {
-        checkParams(params);
-        const bytes = Buffer.byteLength(params.query ?? '');
+        const bytes = typeof params.query === 'string' ? Buffer.byteLength(params.query) : 0;
         if (bytes > limits.maxQueryBytes) throw limitError('QUERY_TOO_LARGE', 'bytes', bytes, limits.maxQueryBytes);
       },
     },
