@@ -21,7 +21,8 @@ const ISSUE = `query Q($f: Int = 100, $g: Int = 20) {
 const price = (r: number, s: number) => 1 + r + r + r * 21 + r * s * 21 + r * s * s;
 
 type ErrorBody = { message: string; extensions?: Record<string, unknown> };
-type Body = { data?: Record<string, unknown> | null; errors?: ErrorBody[] };
+type Data = { restaurants?: { edges: unknown[] }; cuisines?: string[]; __typename?: string };
+type Body = { data?: Data | null; errors?: ErrorBody[] };
 
 let db: TestDatabase;
 let wire: WireCounter;
@@ -84,7 +85,7 @@ async function expectRefused(query: string, variables: Record<string, unknown> |
 async function stillServes() {
   const r = await post({ query: '{ cuisines }' });
   expect(r.status).toBe(200);
-  expect((r.body.data?.cuisines as string[]).length).toBeGreaterThan(0);
+  expect(r.body.data?.cuisines?.length).toBeGreaterThan(0);
   expect(gateway.child.exitCode).toBeNull();
 }
 
@@ -138,7 +139,7 @@ describe('default-valued variables elsewhere', () => {
     const small = await post({ query: NESTED, variables: { g: 2 } });
     expect(small.status).toBe(200);
     expect(small.body.errors).toBeUndefined();
-    expect((small.body.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(10);
+    expect(small.body.data?.restaurants?.edges).toHaveLength(10);
     await stillServes();
   });
 
@@ -153,9 +154,9 @@ describe('default-valued variables elsewhere', () => {
   it('the resolvers see the same values the price was computed on (graphql-jit included)', async () => {
     const feed = 'query P($f: Int = 37) { restaurants(first: $f) { edges { node { name } } } }';
     const byDefault = await post({ query: feed });
-    expect((byDefault.body.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(37);
+    expect(byDefault.body.data?.restaurants?.edges).toHaveLength(37);
     const byNull = await post({ query: feed, variables: { f: null } });
-    expect((byNull.body.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(20); // the field default
+    expect(byNull.body.data?.restaurants?.edges).toHaveLength(20); // the field default
   });
 });
 
@@ -178,6 +179,8 @@ describe('the heavy lane (HEAVY_COST 400, one at a time, two waiting)', () => {
         if (Number(row?.n) >= 1) break;
         await new Promise((r) => setTimeout(r, 25));
       }
+      // The other three reach the lane without I/O of their own; a moment of slack on a busy machine.
+      await new Promise((r) => setTimeout(r, 200));
       await locker.query('COMMIT');
       const r = await pending;
       expect(r.status).toBe(200);
@@ -186,7 +189,7 @@ describe('the heavy lane (HEAVY_COST 400, one at a time, two waiting)', () => {
       expect(refused[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'OVERLOADED', reason: 'heavy', cost: 501 });
       const ran = r.body.filter((op) => op.data);
       expect(ran).toHaveLength(3);
-      for (const op of ran) expect((op.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(100);
+      for (const op of ran) expect(op.data?.restaurants?.edges).toHaveLength(100);
     } finally {
       await locker.end();
     }

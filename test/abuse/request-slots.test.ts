@@ -21,7 +21,8 @@ const FEED = { query: '{ restaurants(first: 2) { edges { node { name } } } }' };
 const CHEAP = { query: '{ cuisines }' };
 
 type ErrorBody = { message: string; extensions?: Record<string, unknown> };
-type Body = { data?: Record<string, unknown> | null; errors?: ErrorBody[] };
+type Data = { restaurants?: { edges: unknown[] }; cuisines?: string[]; __typename?: string };
+type Body = { data?: Data | null; errors?: ErrorBody[] };
 
 async function post<T = Body>(base: string, body: unknown) {
   const r = await fetch(`${base}/graphql`, {
@@ -91,13 +92,14 @@ describe('MAX_CONCURRENT_REQUESTS=2, MAX_QUEUED_REQUESTS=0: a batch takes one sl
       const other = await post(gateway.base, { query: '{ __typename }' });
       expect(other.status).toBe(503);
       expect(Number(other.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(other.headers.get('cache-control')).toBe('no-store');
       expect(other.body.errors?.[0]?.extensions).toMatchObject({ code: 'OVERLOADED', reason: 'concurrency' });
       // Health is never gated.
       expect((await fetch(`${gateway.base}/health`)).status).toBe(200);
       await lock.release();
       const done = await batch;
       expect(done.status).toBe(200);
-      for (const op of done.body) expect((op.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(2);
+      for (const op of done.body) expect(op.data?.restaurants?.edges).toHaveLength(2);
     } finally {
       await lock.release();
     }
@@ -139,7 +141,7 @@ describe('a batch larger than the slots, with a queue (in process)', () => {
       });
       const body = (await r.json()) as Body[];
       expect(body).toHaveLength(10);
-      for (const op of body) expect((op.data?.restaurants as { edges: unknown[] }).edges).toHaveLength(2);
+      for (const op of body) expect(op.data?.restaurants?.edges).toHaveLength(2);
       const health = (await (await t.app.fetch('http://test/health')).json()) as {
         load: { requests: { active: number; waiting: number } };
       };
