@@ -2,8 +2,8 @@
  * The price of an operation, computed before any resolver runs, from the document and
  * the variables' values as the resolvers will see them: coerced with the operation's
  * defaults (`coercePageVariables`), a `null` or omitted `first` priced as the field's
- * default, anything that cannot be known beforehand at the largest page. Written here because graphql-armor's cost-limit does not
- * multiply by list sizes: every field costs its weight times the number of times it
+ * default, anything that cannot be known beforehand at the largest page. Written here
+ * because graphql-armor's cost-limit does not multiply by list sizes: every field costs its weight times the number of times it
  * will be resolved, which a `first` argument (its value, a variable's value, or the
  * schema default) multiplies for everything below it. So
  * `restaurants(first: 100) { edges { node { similar(first: 100) { name } } } }` is priced

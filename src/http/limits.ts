@@ -79,10 +79,10 @@ const PARAMS = new Map<string, 'string' | 'object'>([
 ]);
 
 /**
- * Every operation's parameters, checked as soon as the body is parsed, before any plugin reads
- * them (onParams). Yoga checks
- * some of them, but after the plugins (which then failed on `{"query": 1}`), not
- * `operationName` at all, and with a code outside the contract inside a batch.
+ * Every operation's parameters, checked as soon as the body is parsed, before any plugin
+ * reads them (onParams). Yoga checks some of them, but after the plugins (which then failed
+ * on `{"query": 1}`), not `operationName` at all, and with a code outside the contract
+ * inside a batch.
  * @throws BAD_USER_INPUT (HTTP 400) naming the parameter
  */
 function checkParams(params: unknown): void {
@@ -161,7 +161,6 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   );
   return [
     {
-      // Before the operations of a batch are even looked at: each one counts.
       onRequestParse({ requestParser, setRequestParser }) {
         if (requestParser) {
           const parse = requestParser;
@@ -174,6 +173,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
           });
         }
         return {
+          // Before the operations of a batch are even looked at: each one counts.
           onRequestParseDone({ requestParserResult }) {
             if (Array.isArray(requestParserResult) && requestParserResult.length > limits.maxBatch) {
               throw limitError('BATCH_LIMIT_EXCEEDED', 'operations', requestParserResult.length, limits.maxBatch);
