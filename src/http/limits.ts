@@ -22,7 +22,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { Gate } from '../gate.ts';
 import { requestsShed } from '../metrics.ts';
 import { ErrorCode } from '../schema/errors.ts';
-import { operationCost } from './cost.ts';
+import { coercePageVariables, operationCost, type PageVariables, UNDETERMINED } from './cost.ts';
 import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 
 export type QueryLimits = {
@@ -59,6 +59,63 @@ export function limitError(code: string, what: string, measured: number, limit: 
 /** graphql-armor reports the measured value only in its message ("… exceeded, found 9."). */
 const found = (e: Error) => Number(/found (\d+)/.exec(e.message)?.[1] ?? Number.NaN);
 
+/** A refusal of the request itself (its body or parameters), before anything runs: HTTP 400. */
+function badRequest(message: string): GraphQLError {
+  return createGraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+}
+
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+
+/**
+ * The request parameters and the type each must have when present (null counts as absent).
+ * `documentId` is a persisted operation's id (the app's extra parameter).
+ */
+const PARAMS = new Map<string, 'string' | 'object'>([
+  ['query', 'string'],
+  ['operationName', 'string'],
+  ['variables', 'object'],
+  ['extensions', 'object'],
+  ['documentId', 'string'],
+]);
+
+/**
+ * Every operation's parameters, checked as soon as the body is parsed, before any plugin
+ * reads them (onParams). Yoga checks some of them, but after the plugins (which then failed
+ * on `{"query": 1}`), not `operationName` at all, and with a code outside the contract
+ * inside a batch.
+ * @throws BAD_USER_INPUT (HTTP 400) naming the parameter
+ */
+function checkParams(params: unknown): void {
+  if (kindOf(params) !== 'object') {
+    throw badRequest(`Each operation must be a JSON object with a "query" (got ${kindOf(params)})`);
+  }
+  for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
+    if (value == null) continue;
+    const expected = PARAMS.get(name);
+    if (!expected) throw badRequest(`Unknown request parameter "${name}"`);
+    if (kindOf(value) !== expected) {
+      throw badRequest(
+        `The "${name}" parameter must be ${expected === 'object' ? 'an object' : 'a string'} (got ${kindOf(value)})`,
+      );
+    }
+  }
+}
+
+/**
+ * Yoga's parsers throw plain errors on some bad input (`JSON.parse` of a GET's or a form's
+ * `variables`, a multipart field): those are the client's, not internal ones. Errors that
+ * already say what went wrong with a status (body too large…) pass as they are.
+ */
+function requestReadError(error: unknown): unknown {
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  if (error instanceof Error && error.name === 'GraphQLError') {
+    const e = error as GraphQLError;
+    return (e.extensions?.http as { status?: number } | undefined)?.status ? e : badRequest(e.message);
+  }
+  if (error instanceof SyntaxError) return badRequest(`The request parameters are not valid JSON: ${error.message}`);
+  return badRequest('The request body could not be read');
+}
+
 /** The variables a document passes as `first` (the only ones its cost depends on). */
 function pageSizeVariables(document: DocumentNode): string[] {
   const names = new Set<string>();
@@ -68,6 +125,13 @@ function pageSizeVariables(document: DocumentNode): string[] {
     },
   });
   return [...names];
+}
+
+/** A page-size variable in the cost cache's key: omitted, undetermined and a value are distinct. */
+function pageKey(variables: PageVariables, name: string): unknown {
+  if (!Object.hasOwn(variables, name)) return 'omitted';
+  const value = variables[name];
+  return value === UNDETERMINED ? 'undetermined' : (value ?? null);
 }
 
 const HEAVY_RETRY_AFTER_S = 2;
@@ -97,18 +161,41 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   );
   return [
     {
-      // Before the operations of a batch are even looked at: each one counts.
-      onRequestParse() {
+      onRequestParse({ requestParser, setRequestParser }) {
+        if (requestParser) {
+          const parse = requestParser;
+          setRequestParser(async (request) => {
+            try {
+              return await parse(request);
+            } catch (error) {
+              throw requestReadError(error);
+            }
+          });
+        }
         return {
+          // Before the operations of a batch are even looked at: each one counts.
           onRequestParseDone({ requestParserResult }) {
             if (Array.isArray(requestParserResult) && requestParserResult.length > limits.maxBatch) {
               throw limitError('BATCH_LIMIT_EXCEEDED', 'operations', requestParserResult.length, limits.maxBatch);
             }
+            if (!Array.isArray(requestParserResult)) {
+              checkParams(requestParserResult);
+              return;
+            }
+            if (requestParserResult.length === 0) throw badRequest('The batch is empty: send at least one operation');
+            // One malformed operation makes the whole body malformed: refused before any of it runs.
+            requestParserResult.forEach((params, i) => {
+              try {
+                checkParams(params);
+              } catch (error) {
+                throw badRequest(`Operation ${i + 1} of the batch: ${(error as Error).message}`);
+              }
+            });
           },
         };
       },
       onParams({ params }) {
-        const bytes = Buffer.byteLength(params.query ?? '');
+        const bytes = typeof params.query === 'string' ? Buffer.byteLength(params.query) : 0;
         if (bytes > limits.maxQueryBytes) throw limitError('QUERY_TOO_LARGE', 'bytes', bytes, limits.maxQueryBytes);
       },
     },
@@ -148,13 +235,20 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
           }
         }
         if (!operation) return;
-        const variables = (args.variableValues ?? {}) as Record<string, unknown>;
         let entry = priced.get(args.document);
         if (!entry) {
           entry = { variables: pageSizeVariables(args.document), costs: new Map() };
           priced.set(args.document, entry);
         }
-        const key = `${operation.name?.value ?? ''}\0${JSON.stringify(entry.variables.map((v) => variables[v] ?? null))}`;
+        // Yoga hands the executor the request's raw variables (graphql-js and graphql-jit coerce
+        // them themselves): coerce the ones that size pages the same way, and price and key on that.
+        const variables = coercePageVariables(
+          args.schema,
+          operation,
+          entry.variables,
+          (args.variableValues ?? {}) as Record<string, unknown>,
+        );
+        const key = `${operation.name?.value ?? ''}\0${JSON.stringify(entry.variables.map((v) => pageKey(variables, v)))}`;
         let cost = entry.costs.get(key);
         if (cost === undefined) {
           cost = operationCost(
