@@ -6,8 +6,10 @@
  */
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
+import { createAccounts } from './auth/accounts.ts';
 import { createTokenService } from './auth/jwt.ts';
-import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from './auth/throttle.ts';
+import { PasswordHasher } from './auth/passwords.ts';
+import { createLocalThrottle, createRedisThrottle } from './auth/throttle.ts';
 import { loadConfig } from './config.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -100,8 +102,14 @@ async function main() {
     maxBodyBytes: config.http.maxBodyBytes,
     tracing: tracing?.plugin,
     metricsEndpoint: config.http.metricsPort === 0,
-    loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
+    accounts: createAccounts({
+      db,
+      throttle: redis ? createRedisThrottle(redis, log) : createLocalThrottle(),
+      hasher: new PasswordHasher(config.accounts.hashing),
+      registration: config.accounts.registration,
+    }),
     clientIpHeader: config.clientIpHeader,
+    trustedProxyHops: config.trustedProxyHops,
     ml: services.ml,
     recommender: services.recommender,
     cache: services.cache,
