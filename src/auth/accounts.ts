@@ -56,6 +56,7 @@ export function createAccounts(deps: {
 
   return {
     async register(input, clientAddress) {
+      hasher.refuseWhenFull('hash');
       const limits: Limit[] = [
         { key: `register:ip:${clientAddress}`, max: registration.addressMax, windowMs: registration.addressWindowMs },
         { key: 'register:all', max: registration.globalMax, windowMs: registration.globalWindowMs },
@@ -76,6 +77,7 @@ export function createAccounts(deps: {
     },
 
     async login(input, clientAddress) {
+      hasher.refuseWhenFull('verify');
       const emailKey = `login:email:${input.email}`;
       const addressKey = `login:ip:${clientAddress}`;
       const wait = await throttle.reserve([loginLimit(emailKey), loginLimit(addressKey)]);

@@ -99,6 +99,19 @@ export class PasswordHasher {
     return this.gate.state;
   }
 
+  /**
+   * Every slot busy and the wait queue full: a new hash would be refused. Checked before
+   * the work that leads to a hash (a database read), so refusals cost next to nothing.
+   * @throws OVERLOADED
+   */
+  refuseWhenFull(op: 'hash' | 'verify'): void {
+    const { active, waiting, size } = this.gate.state;
+    if (active >= size && waiting >= this.options.maxWaiting) {
+      passwordWork.inc({ op, outcome: 'refused' });
+      throw overloaded('Too many sign-ins at once; try again shortly', 1);
+    }
+  }
+
   /** @throws OVERLOADED (with retryAfter) when no slot frees up in time */
   private async run<T>(op: 'hash' | 'verify', fn: () => Promise<T>): Promise<T> {
     try {
