@@ -6,30 +6,12 @@ import {
   BackendTerminatedUnexpectedlyError,
   ConnectionError,
   ForeignKeyIntegrityConstraintViolationError,
-  InvalidInputError,
   StatementTimeoutError,
 } from 'slonik';
+import { inputSqlState } from '../db/input-errors.ts';
 import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
 import { ErrorCode } from '../schema/errors.ts';
-
-/**
- * PostgreSQL data exceptions that only a value sent by the client causes: invalid byte
- * sequence (a NUL), unsupported Unicode escape (a lone surrogate in jsonb), value too long,
- * out of range, bad datetime or number syntax. A backstop behind the argument rules
- * (src/schema/validation.ts): whatever slips past them is still the client's bad input.
- */
-const INPUT_SQLSTATES = new Set(['22001', '22003', '22007', '22008', '22021', '22P02', '22P05']);
-
-function inputSqlState(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && INPUT_SQLSTATES.has(code)) return code;
-    // slonik turns 22P02 into InvalidInputError, keeping only the message.
-    if (e instanceof InvalidInputError) return '22P02';
-  }
-  return undefined;
-}
 
 function isDatabaseUnavailable(error: unknown): boolean {
   return (
@@ -83,7 +65,8 @@ export function createMaskError(log: Logger) {
         extensions: { code: ErrorCode.DATABASE_UNAVAILABLE, http: { status: 503 } },
       });
     }
-    // A field error: no HTTP status of its own (the response's status follows `data`).
+    // A value the argument rules (src/schema/validation.ts) let through and PostgreSQL refused:
+    // still the client's bad input. A field error: no HTTP status of its own.
     const sqlState = inputSqlState(original);
     if (sqlState) {
       log.warn({ sqlState, path }, 'argument refused by PostgreSQL');

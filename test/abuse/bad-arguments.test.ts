@@ -5,7 +5,15 @@
  * GraphQL-over-HTTP spec has it when `data` is present), nothing logged at error level,
  * no stack in the log or the answer, and the process keeps answering.
  */
+import { Writable } from 'node:stream';
+import { GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createDb } from '../../src/db/pool.ts';
+import { insertOrder } from '../../src/db/queries/orders.ts';
+import { insertUser as insertUserRow } from '../../src/db/queries/users.ts';
+import { createMaskError } from '../../src/http/errors.ts';
+import { createLogger } from '../../src/logger.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
@@ -197,5 +205,59 @@ describe('bad argument values are BAD_USER_INPUT field errors, never an internal
     const r = await gql('{ restaurants(first: 1) { edges { node { id } } } }');
     expect(r.status).toBe(200);
     expect(r.body.errors).toBeUndefined();
+  });
+});
+
+describe('the backstop: PostgreSQL refusing a value is BAD_USER_INPUT', () => {
+  it('a NUL and a lone surrogate in jsonb, refused by the real database, map to a field error and one warn line', async () => {
+    const lines: { level: number; err?: unknown }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const log = createLogger('info', sink);
+    const pool = await createDb({ url: db.url, ...loadConfig({}).db }, log);
+    const maskError = createMaskError(log);
+    const [{ id: userId }] = (await db.sql<{ id: string }>(`SELECT id::text FROM users LIMIT 1`)) as [{ id: string }];
+    const restaurantRowId = Buffer.from(restaurantId, 'base64').toString().split(':')[1]!;
+    try {
+      const refusals = [
+        () => insertUserRow(pool, { email: 'nul\u0000@example.com', name: 'N', passwordHash: 'x' }),
+        () =>
+          insertOrder(pool, {
+            userId,
+            restaurantId: restaurantRowId,
+            orderDate: null,
+            totalAmount: 1,
+            items: [{ name: 'a\ud800b', quantity: 1, price: 1 }],
+            rating: null,
+            simulated: false,
+            idempotencyKey: null,
+          }),
+      ];
+      for (const refuse of refusals) {
+        const error = await refuse().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(Error);
+        const wrapped = new GraphQLError('x', { path: ['register'], originalError: error as Error });
+        const masked = maskError(wrapped, 'Unexpected error.') as GraphQLError;
+        expect(masked.extensions.code).toBe('BAD_USER_INPUT');
+        expect(masked.extensions.http).toBeUndefined();
+        expect(masked.path).toEqual(['register']);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect(
+        lines.filter((l) => l.level === 40),
+        JSON.stringify(lines),
+      ).toHaveLength(2);
+      expect(JSON.stringify(lines)).not.toMatch(/stack/);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -55,7 +55,8 @@ builder.mutationFields((t) => ({
     type: AuthPayload,
     description:
       'Signs in. Unknown email and wrong password fail alike (UNAUTHENTICATED); ' +
-      '10 failures per email or client address in 15 minutes block further attempts (RATE_LIMITED).',
+      '10 attempts per email or client address in 15 minutes block further ones (RATE_LIMITED; a success ' +
+      'gives its attempt back). Too many sign-ins at once: OVERLOADED with retryAfter.',
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       signedIn(ctx, await ctx.accounts.login(validate(LoginRules, input), ctx.clientAddress)),
