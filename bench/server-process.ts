@@ -14,8 +14,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
+import { createAccounts } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
-import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
+import { PasswordHasher } from '../src/auth/passwords.ts';
+import { createLocalThrottle } from '../src/auth/throttle.ts';
 import { ApqStore } from '../src/cache/apq-store.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
@@ -65,8 +67,14 @@ if (kind === 'gateway') {
       registrationsPerMinute: config.apq.registrationsPerMinute,
     },
     maxBodyBytes: config.http.maxBodyBytes,
-    loginThrottle: createLocalThrottle(LOGIN_THROTTLE),
+    accounts: createAccounts({
+      db,
+      throttle: createLocalThrottle(),
+      hasher: new PasswordHasher(config.accounts.hashing),
+      registration: config.accounts.registration,
+    }),
     clientIpHeader: config.clientIpHeader,
+    trustedProxyHops: config.trustedProxyHops,
     log,
     production: config.production,
     // The flood reads its load figures from /health and /metrics on the one port it knows.

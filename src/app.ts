@@ -133,6 +133,7 @@ export function createApp(opts: AppOptions) {
           store: persisted.store ?? new ApqStore(DEFAULT_APQ),
           perMinute: persisted.registrationsPerMinute ?? DEFAULT_APQ.registrationsPerMinute,
           clientIpHeader: opts.clientIpHeader,
+          trustedProxyHops: opts.trustedProxyHops,
         },
       ),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).

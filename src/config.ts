@@ -51,6 +51,14 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name such as Fly-Client-IP')
     .optional(),
+  TRUSTED_PROXY_HOPS: int(1, 1),
+  PASSWORD_HASH_CONCURRENCY: int(2, 1),
+  PASSWORD_HASH_QUEUE: int(4, 0),
+  PASSWORD_HASH_TIMEOUT_MS: int(1_000, 1),
+  REGISTER_ADDRESS_LIMIT: int(5, 1),
+  REGISTER_ADDRESS_WINDOW_S: int(600, 1),
+  REGISTER_GLOBAL_LIMIT: int(120, 1),
+  REGISTER_GLOBAL_WINDOW_S: int(60, 1),
   MODEL_PATH: z.string().min(1).optional(),
   EMBED_BATCH_SIZE: int(16, 1),
   ORT_THREADS: int(1, 1),
@@ -132,6 +140,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     cache: { maxBytes: e.CACHE_MAX_BYTES, ttlMs: e.CACHE_TTL_S * 1000 },
     clientIpHeader: e.CLIENT_IP_HEADER,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    accounts: {
+      hashing: {
+        concurrency: e.PASSWORD_HASH_CONCURRENCY,
+        maxWaiting: e.PASSWORD_HASH_QUEUE,
+        timeoutMs: e.PASSWORD_HASH_TIMEOUT_MS,
+      },
+      registration: {
+        addressMax: e.REGISTER_ADDRESS_LIMIT,
+        addressWindowMs: e.REGISTER_ADDRESS_WINDOW_S * 1000,
+        globalMax: e.REGISTER_GLOBAL_LIMIT,
+        globalWindowMs: e.REGISTER_GLOBAL_WINDOW_S * 1000,
+      },
+    },
     // Unset: same origin only in production, any origin in development (contract).
     corsOrigins: e.CORS_ORIGINS
       ? e.CORS_ORIGINS.split(',')

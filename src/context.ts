@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { initContextCache } from '@pothos/core';
+import type { Accounts } from './auth/accounts.ts';
 import type { TokenService } from './auth/jwt.ts';
-import type { LoginThrottle } from './auth/throttle.ts';
 import type { TieredCache } from './cache/tiered-cache.ts';
 import type { Db } from './db/pool.ts';
 import { clientAddress } from './http/client-address.ts';
@@ -19,9 +19,12 @@ export type AppDeps = {
   db: Db;
   tokens: TokenService;
   limits: Limits;
-  loginThrottle: LoginThrottle;
+  /** registration and login, throttled and with bounded hashing */
+  accounts: Accounts;
   /** Header holding the client address behind a trusted proxy (CLIENT_IP_HEADER); unset: the TCP peer. */
   clientIpHeader?: string;
+  /** X-Forwarded-For entries appended by trusted proxies (TRUSTED_PROXY_HOPS, default 1) */
+  trustedProxyHops?: number;
   ml: Ml;
   recommender: Recommender;
   /** the shared cache (catalogue metadata, persisted documents); unset: nothing cached there */
@@ -54,7 +57,7 @@ export type Context = {
   owners: Set<string>;
   clientAddress: string;
   tokens: TokenService;
-  loginThrottle: LoginThrottle;
+  accounts: Accounts;
   limits: Limits;
   ml: Ml;
   recommender: Recommender;
@@ -88,9 +91,9 @@ export async function createContext(
     db: deps.db,
     viewer,
     owners: new Set(viewer ? [viewer.id] : []),
-    clientAddress: clientAddress(request, req, deps.clientIpHeader),
+    clientAddress: clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
     tokens: deps.tokens,
-    loginThrottle: deps.loginThrottle,
+    accounts: deps.accounts,
     limits: deps.limits,
     ml: deps.ml,
     recommender: deps.recommender,

@@ -58,6 +58,13 @@ export const requestsShed = new Counter({
   registers: [registry],
 });
 
+export const passwordWork = new Counter({
+  name: 'tastematch_password_work_total',
+  help: 'Password hashes and verifications (argon2 and legacy formats) by outcome: done, refused (OVERLOADED)',
+  labelNames: ['op', 'outcome'] as const,
+  registers: [registry],
+});
+
 type Sources = {
   pool?: () => { active: number; waiting: number; size: number; idle: number; connections: number };
   caches: Map<string, () => { entries: number; bytes: number }>;

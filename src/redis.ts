@@ -44,9 +44,11 @@ export function redisReady(redis: Redis, timeoutMs = 2_000): Promise<boolean> {
 
 /**
  * Warns once when this Redis may evict keys under memory pressure (a `maxmemory` and a
- * policy other than `noeviction`): the gateway's cache entries and APQ documents may go
- * (they carry a TTL and are rebuilt), its throttle state must not. A Redis that refuses
- * CONFIG (managed services often do) is not checked; the start goes on in every case.
+ * policy other than `noeviction`). Cache entries and APQ documents carry a TTL and are
+ * rebuilt when evicted; the throttle's counters have none, so `volatile-*` policies leave
+ * them, while `allkeys-*` ones can evict them too (each replica's own counters then still
+ * block, src/auth/throttle.ts). A Redis that refuses CONFIG (managed services often do) is
+ * not checked; the start goes on in every case.
  */
 export async function warnIfRedisCanEvict(redis: Redis, log: Logger): Promise<void> {
   let settings: Map<string, string>;
@@ -60,10 +62,13 @@ export async function warnIfRedisCanEvict(redis: Redis, log: Logger): Promise<vo
   const policy = settings.get('maxmemory-policy');
   const maxmemory = Number(settings.get('maxmemory') ?? 0);
   if (!policy || policy === 'noeviction' || !(maxmemory > 0)) return;
+  const allKeys = policy.startsWith('allkeys-');
   log.warn(
     { maxmemoryPolicy: policy, maxmemory },
     `Redis maxmemory-policy is ${policy} with a maxmemory of ${maxmemory} bytes: when full, Redis evicts ` +
-      `${policy.startsWith('allkeys-') ? 'any key' : 'keys that have a TTL'}, and the gateway's login ` +
-      'throttle state must not be evicted; set maxmemory-policy noeviction (README: Redis settings)',
+      (allKeys
+        ? "any key, the login throttle's shared counters included (each replica then counts alone)"
+        : 'cache entries and APQ documents (the login throttle keeps its counters: they have no TTL)') +
+      '; maxmemory-policy noeviction is safest (README: Redis settings)',
   );
 }

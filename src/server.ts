@@ -6,8 +6,10 @@
  */
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
+import { createAccounts } from './auth/accounts.ts';
 import { createTokenService } from './auth/jwt.ts';
-import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from './auth/throttle.ts';
+import { PasswordHasher } from './auth/passwords.ts';
+import { createLocalThrottle, createRedisThrottle } from './auth/throttle.ts';
 import { ApqStore } from './cache/apq-store.ts';
 import { loadConfig } from './config.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
@@ -113,8 +115,14 @@ async function main() {
     // Development: /metrics and the detailed /health on the main port unless METRICS_PORT is set.
     metricsEndpoint: !config.production && config.http.metricsPort === 0,
     detailedHealth: !config.production,
-    loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
+    accounts: createAccounts({
+      db,
+      throttle: redis ? createRedisThrottle(redis, log) : createLocalThrottle(),
+      hasher: new PasswordHasher(config.accounts.hashing),
+      registration: config.accounts.registration,
+    }),
     clientIpHeader: config.clientIpHeader,
+    trustedProxyHops: config.trustedProxyHops,
     ml: services.ml,
     recommender: services.recommender,
     cache: services.cache,

@@ -9,7 +9,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_FAILED } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
-import { createLocalThrottle, createRedisThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
+import { createLocalThrottle, createRedisThrottle } from '../src/auth/throttle.ts';
 import { loadConfig } from '../src/config.ts';
 import { clientAddress } from '../src/http/client-address.ts';
 import { createLogger } from '../src/logger.ts';
@@ -189,15 +189,19 @@ describe('login throttling', () => {
   });
 
   it('counts in a bounded in-process cache and frees a key when its window ends', async () => {
-    const throttle = createLocalThrottle({ maxFailures: 2, windowMs: 200 }, 3);
-    await throttle.fail(['a', 'a']);
-    expect(await throttle.blockedFor(['a'])).toBeGreaterThan(0);
+    const throttle = createLocalThrottle(3);
+    const limit = (key: string) => ({ key, max: 2, windowMs: 200 });
+    expect(await throttle.reserve([limit('a')])).toBe(0);
+    expect(await throttle.reserve([limit('a')])).toBe(0);
+    expect(await throttle.reserve([limit('a')])).toBeGreaterThan(0);
     // Bounded: three newer keys push the oldest out.
-    await throttle.fail(['b', 'c', 'd']);
-    expect(await throttle.blockedFor(['a'])).toBe(0);
-    await throttle.fail(['e', 'e']);
+    expect(await throttle.reserve([limit('b'), limit('c'), limit('d')])).toBe(0);
+    expect(await throttle.reserve([limit('a')])).toBe(0);
+    await throttle.reserve([limit('e')]);
+    await throttle.reserve([limit('e')]);
+    expect(await throttle.reserve([limit('e')])).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 250));
-    expect(await throttle.blockedFor(['e'])).toBe(0);
+    expect(await throttle.reserve([limit('e')])).toBe(0);
   });
 });
 
@@ -258,10 +262,15 @@ describe('tokens and configuration', () => {
     expect(await orders()).toBe(before);
   });
 
-  it('refuses to start in production without a JWT_SECRET of at least 32 bytes', () => {
+  it('refuses to start without a JWT_SECRET in production, and with a weak one in any mode', () => {
     expect(() => createTokenService({ ttl: '1h', production: true })).toThrow(/JWT_SECRET/);
     expect(() => createTokenService({ secret: 'short', ttl: '1h', production: true })).toThrow(/32 bytes/);
-    expect(createTokenService({ secret: 'x'.repeat(32), ttl: '1h', production: true }).generated).toBe(false);
+    expect(() => createTokenService({ secret: 'x'.repeat(32), ttl: '1h', production: true })).toThrow(
+      /10 distinct characters/,
+    );
+    expect(() => createTokenService({ secret: 'ab'.repeat(40), ttl: '1h', production: false })).toThrow(/JWT_SECRET/);
+    const strong = 'k7Qw-9zX_2mN4pL8vR1tY6uB3cE5hJ0a';
+    expect(createTokenService({ secret: strong, ttl: '1h', production: true }).generated).toBe(false);
     expect(createTokenService({ ttl: '1h', production: false }).generated).toBe(true);
   });
 
@@ -278,6 +287,13 @@ describe('tokens and configuration', () => {
     expect(clientAddress(spoofed, req, 'Fly-Client-IP')).toBe('203.0.113.9');
     expect(clientAddress(new Request('http://x/graphql'), req, 'Fly-Client-IP')).toBe('192.0.2.7');
     expect(clientAddress(new Request('http://x/graphql'), undefined, undefined)).toBe('unknown');
+    // X-Forwarded-For: the entry the trusted proxy appended (rightmost by default), never the client's own.
+    const xff = new Request('http://x/graphql', { headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.4, 10.0.0.2' } });
+    expect(clientAddress(xff, req, 'X-Forwarded-For')).toBe('10.0.0.2');
+    expect(clientAddress(xff, req, 'X-Forwarded-For', 2)).toBe('198.51.100.4');
+    expect(clientAddress(xff, req, 'X-Forwarded-For', 5)).toBe('6.6.6.6');
+    const single = new Request('http://x/graphql', { headers: { 'fly-client-ip': ' 203.0.113.9 ' } });
+    expect(clientAddress(single, req, 'Fly-Client-IP', 3)).toBe('203.0.113.9');
   });
 
   it('refuses a CLIENT_IP_HEADER that is not a header name', () => {
@@ -299,18 +315,19 @@ describe.runIf(requireProgram('redis-server'))('login throttling in Redis (REDIS
     try {
       expect(await redisReady(r1)).toBe(true);
       expect(await redisReady(r2)).toBe(true);
-      const options = { maxFailures: 10, windowMs: 60_000 };
-      const [replica1, replica2] = [createRedisThrottle(r1, options, log), createRedisThrottle(r2, options, log)];
-      for (let i = 0; i < 5; i++) await replica1.fail(['email:shared@example.com']);
-      for (let i = 0; i < 4; i++) await replica2.fail(['email:shared@example.com']);
-      expect(await replica1.blockedFor(['email:shared@example.com'])).toBe(0);
-      await replica2.fail(['email:shared@example.com']);
-      const wait = await replica1.blockedFor(['email:shared@example.com']);
+      const limit = [{ key: 'email:shared@example.com', max: 10, windowMs: 60_000 }];
+      const [replica1, replica2] = [createRedisThrottle(r1, log), createRedisThrottle(r2, log)];
+      for (let i = 0; i < 5; i++) expect(await replica1.reserve(limit)).toBe(0);
+      for (let i = 0; i < 5; i++) expect(await replica2.reserve(limit)).toBe(0);
+      const wait = await replica1.reserve(limit);
       expect(wait).toBeGreaterThan(50_000);
       expect(wait).toBeLessThanOrEqual(60_000);
-      expect(await r1.pttl('tastematch:login:email:shared@example.com')).toBeGreaterThan(0);
+      // No TTL (eviction by volatile-* policies never drops it): the window's end is in the hash.
+      const key = 'tastematch:throttle:email:shared@example.com';
+      expect(await r1.pttl(key)).toBe(-1);
+      expect(await r1.hgetall(key)).toMatchObject({ count: '10' });
       await replica2.reset('email:shared@example.com');
-      expect(await replica1.blockedFor(['email:shared@example.com'])).toBe(0);
+      expect(await replica1.reserve(limit)).toBe(0);
     } finally {
       r1.disconnect();
       r2.disconnect();
@@ -322,7 +339,7 @@ describe.runIf(requireProgram('redis-server'))('login throttling in Redis (REDIS
     expect(await redisReady(redis)).toBe(true);
     const app = await createTestApp({
       clientIpHeader: 'x-client-ip',
-      loginThrottle: createRedisThrottle(redis, LOGIN_THROTTLE, log, `test${Date.now()}:`),
+      loginThrottle: createRedisThrottle(redis, log, `test${Date.now()}:`),
     });
     try {
       await app.gql(REGISTER, { input: { email: 'r@example.com', name: 'R', password: 'right password' } });
@@ -342,13 +359,13 @@ describe.runIf(requireProgram('redis-server'))('login throttling in Redis (REDIS
     expect(await redisReady(redis)).toBe(true);
     await other.stop();
     try {
-      const throttle = createRedisThrottle(redis, { maxFailures: 2, windowMs: 60_000 }, log);
-      expect(await throttle.blockedFor(['k'])).toBe(0);
-      await throttle.fail(['k']);
-      await throttle.fail(['k']);
-      expect(await throttle.blockedFor(['k'])).toBeGreaterThan(0);
+      const throttle = createRedisThrottle(redis, log);
+      const limit = [{ key: 'k', max: 2, windowMs: 60_000 }];
+      expect(await throttle.reserve(limit)).toBe(0);
+      expect(await throttle.reserve(limit)).toBe(0);
+      expect(await throttle.reserve(limit)).toBeGreaterThan(0);
       await throttle.reset('k');
-      expect(await throttle.blockedFor(['k'])).toBe(0);
+      expect(await throttle.reserve(limit)).toBe(0);
     } finally {
       redis.disconnect();
     }

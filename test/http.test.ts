@@ -2,8 +2,10 @@
 import { sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
+import { createAccounts } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
-import { createLocalThrottle, LOGIN_THROTTLE } from '../src/auth/throttle.ts';
+import { PasswordHasher } from '../src/auth/passwords.ts';
+import { createLocalThrottle } from '../src/auth/throttle.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
 import { createLogger } from '../src/logger.ts';
@@ -50,7 +52,12 @@ beforeAll(async () => {
     db: pool,
     tokens: createTokenService({ ttl: '1h', production: false }),
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
-    loginThrottle: createLocalThrottle(LOGIN_THROTTLE),
+    accounts: createAccounts({
+      db: pool,
+      throttle: createLocalThrottle(),
+      hasher: new PasswordHasher({ concurrency: 2, maxWaiting: 100, timeoutMs: 10_000 }),
+      registration: { addressMax: 1e6, addressWindowMs: 60_000, globalMax: 1e6, globalWindowMs: 60_000 },
+    }),
     log,
     production: false,
     corsOrigins: ['https://app.example'],

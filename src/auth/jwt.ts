@@ -17,14 +17,28 @@ export type TokenService = {
   readonly generated: boolean;
 };
 
+/** Fewer distinct characters than this is a placeholder (`xxxx…`, `abab…`), not a secret. */
+const MIN_DISTINCT_CHARS = 10;
+
 /**
- * @throws Error in production when `JWT_SECRET` is missing or shorter than 32 bytes.
+ * Checked here, where tokens are made, so commands that make none (`node dist/migrate.js`)
+ * run without a secret.
+ * @throws Error when `JWT_SECRET` is missing in production, or set (any mode) to fewer than
+ *   32 bytes or fewer than 10 distinct characters.
  */
 export function createTokenService(opts: { secret?: string; ttl: string; production: boolean }): TokenService {
-  let secret = opts.secret;
+  let secret = opts.secret || undefined;
   const generated = !secret;
-  if (opts.production && (!secret || Buffer.byteLength(secret) < MIN_SECRET_BYTES)) {
-    throw new Error(`JWT_SECRET must be set to at least ${MIN_SECRET_BYTES} bytes when NODE_ENV=production`);
+  if (opts.production && !secret) {
+    throw new Error(`JWT_SECRET must be set (at least ${MIN_SECRET_BYTES} random bytes) when NODE_ENV=production`);
+  }
+  if (secret && Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    throw new Error(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`);
+  }
+  if (secret && new Set(secret).size < MIN_DISTINCT_CHARS) {
+    throw new Error(
+      `JWT_SECRET must have at least ${MIN_DISTINCT_CHARS} distinct characters: it looks like a placeholder (e.g. openssl rand -base64 48)`,
+    );
   }
   secret ??= randomBytes(48).toString('base64url');
   const key = new TextEncoder().encode(secret);

@@ -1,7 +1,9 @@
 /**
  * Password hashing: argon2id (OWASP's minimum: 19 MiB, 2 passes, 1 lane) through
- * @node-rs/argon2, which runs on libuv's thread pool: at most 4 hashes at once, so
- * at most ~76 MiB of hashing memory whatever the login rate.
+ * @node-rs/argon2, which runs on libuv's thread pool (4 threads by default, shared with
+ * DNS and file system calls). Requests hash through a `PasswordHasher`: a gate of a few
+ * slots with a bounded, timed wait, so a flood of logins queues briefly and is then
+ * refused (OVERLOADED) instead of taking every CPU and thread from the other requests.
  *
  * Older formats still verify, and report `needsRehash` so a successful login upgrades
  * the row: bcrypt (`$2a$`/`$2b$`/`$2y$`, the original Python backend's passlib hashes)
@@ -11,6 +13,9 @@ import { scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import { Gate, GateFullError, GateTimeoutError } from '../gate.ts';
+import { passwordWork } from '../metrics.ts';
+import { overloaded } from '../schema/errors.ts';
 
 export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const ARGON2_PREFIX = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`;
@@ -71,4 +76,70 @@ let dummy: Promise<string> | undefined;
 export async function verifyDummy(password: string): Promise<void> {
   dummy ??= hashPassword('tastematch-dummy-password');
   await verify(await dummy, password).catch(() => false);
+}
+
+export type HashingOptions = {
+  /** hashes/verifications at once (PASSWORD_HASH_CONCURRENCY) */
+  concurrency: number;
+  /** callers waiting for a slot (PASSWORD_HASH_QUEUE) */
+  maxWaiting: number;
+  /** longest wait for a slot (PASSWORD_HASH_TIMEOUT_MS) */
+  timeoutMs: number;
+};
+
+/** The request path's hashing: every hash and verification holds one slot of a small gate. */
+export class PasswordHasher {
+  private readonly gate: Gate;
+
+  constructor(readonly options: HashingOptions) {
+    this.gate = new Gate(options.concurrency, options.timeoutMs, options.maxWaiting, 'password hashing');
+  }
+
+  get state() {
+    return this.gate.state;
+  }
+
+  /**
+   * Every slot busy and the wait queue full: a new hash would be refused. Checked before
+   * the work that leads to a hash (a database read), so refusals cost next to nothing.
+   * @throws OVERLOADED
+   */
+  refuseWhenFull(op: 'hash' | 'verify'): void {
+    const { active, waiting, size } = this.gate.state;
+    if (active >= size && waiting >= this.options.maxWaiting) {
+      passwordWork.inc({ op, outcome: 'refused' });
+      throw overloaded('Too many sign-ins at once; try again shortly', 1);
+    }
+  }
+
+  /** @throws OVERLOADED (with retryAfter) when no slot frees up in time */
+  private async run<T>(op: 'hash' | 'verify', fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.gate.acquire();
+    } catch (error) {
+      if (error instanceof GateFullError || error instanceof GateTimeoutError) {
+        passwordWork.inc({ op, outcome: 'refused' });
+        throw overloaded('Too many sign-ins at once; try again shortly', 1);
+      }
+      throw error;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.gate.release();
+      passwordWork.inc({ op, outcome: 'done' });
+    }
+  }
+
+  hash(password: string): Promise<string> {
+    return this.run('hash', () => hashPassword(password));
+  }
+
+  verify(stored: string, password: string): Promise<Verification> {
+    return this.run('verify', () => verifyPassword(stored, password));
+  }
+
+  verifyDummy(password: string): Promise<void> {
+    return this.run('verify', () => verifyDummy(password));
+  }
 }

@@ -28,6 +28,7 @@ import { Gate } from '../gate.ts';
 import type { Logger } from '../logger.ts';
 import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../metrics.ts';
 import { managedDriver } from './driver.ts';
+import { inputSqlState } from './input-errors.ts';
 import { currentOperationName, currentScope } from './query-scope.ts';
 
 export type DbOptions = {
@@ -143,7 +144,12 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
   });
   // slonik re-emits a failed query's connection error on the pool; unhandled, an
   // EventEmitter 'error' would end the process. The query itself still rejects.
-  pool.on('error', (error) => log.warn({ err: error }, 'database connection error'));
+  // A refused value is the client's input, answered and logged once as BAD_USER_INPUT (src/http/errors.ts).
+  pool.on('error', (error) =>
+    inputSqlState(error)
+      ? log.debug({ sqlState: inputSqlState(error) }, 'value refused by PostgreSQL')
+      : log.warn({ err: error }, 'database connection error'),
+  );
   const gate = new Gate(options.poolMax, options.poolTimeoutMs, options.maxWaiting);
   const state = () => {
     const s = pool.state();

@@ -8,6 +8,7 @@ import {
   ForeignKeyIntegrityConstraintViolationError,
   StatementTimeoutError,
 } from 'slonik';
+import { inputSqlState } from '../db/input-errors.ts';
 import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
 import { ErrorCode } from '../schema/errors.ts';
@@ -62,6 +63,16 @@ export function createMaskError(log: Logger) {
       return createGraphQLError('The database did not answer in time; try again shortly', {
         path,
         extensions: { code: ErrorCode.DATABASE_UNAVAILABLE, http: { status: 503 } },
+      });
+    }
+    // A value the argument rules (src/schema/validation.ts) let through and PostgreSQL refused:
+    // still the client's bad input. A field error: no HTTP status of its own.
+    const sqlState = inputSqlState(original);
+    if (sqlState) {
+      log.warn({ sqlState, path }, 'argument refused by PostgreSQL');
+      return createGraphQLError('An argument is not a value the database accepts (check text and numbers)', {
+        path,
+        extensions: { code: ErrorCode.BAD_USER_INPUT },
       });
     }
     if (isDatabaseUnavailable(original)) {

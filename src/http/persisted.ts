@@ -125,6 +125,8 @@ export type RegistrationOptions = {
   perMinute: number;
   /** CLIENT_IP_HEADER */
   clientIpHeader?: string;
+  /** with X-Forwarded-For: how many trusted proxies append to it (src/http/client-address.ts) */
+  trustedProxyHops?: number;
 };
 
 /** Addresses whose registrations are counted at once; past it the least recent one starts afresh. */
@@ -188,7 +190,12 @@ export function usePersistedOperationModes(
         });
       }
       if (manifest.has(hash) || registered.has(hash)) return;
-      const address = clientAddress(request, (context as { req?: IncomingMessage }).req, apq.clientIpHeader);
+      const address = clientAddress(
+        request,
+        (context as { req?: IncomingMessage }).req,
+        apq.clientIpHeader,
+        apq.trustedProxyHops,
+      );
       pending.set(context, { hash, query: params.query, address });
     },
     async onExecute({ args }) {

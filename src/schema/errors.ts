@@ -41,14 +41,25 @@ export function authenticationRequired() {
   });
 }
 
-/** Too many failed attempts: HTTP 429 with Retry-After, and the wait in `extensions.retryAfter` (seconds). */
-export function rateLimited(retryAfterMs: number) {
+/** Too many attempts: HTTP 429 with Retry-After, and the wait in `extensions.retryAfter` (seconds). */
+export function rateLimited(retryAfterMs: number, what = 'failed attempts') {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return createGraphQLError(`Too many failed attempts; try again in ${seconds} s`, {
+  return createGraphQLError(`Too many ${what}; try again in ${seconds} s`, {
     extensions: {
       code: ErrorCode.RATE_LIMITED,
       retryAfter: seconds,
       http: { status: 429, headers: { 'Retry-After': String(seconds) } },
+    },
+  });
+}
+
+/** Too much work queued for this kind of request: HTTP 503 with Retry-After, as the request limiter answers. */
+export function overloaded(message: string, retryAfterSeconds: number) {
+  return createGraphQLError(message, {
+    extensions: {
+      code: ErrorCode.OVERLOADED,
+      retryAfter: retryAfterSeconds,
+      http: { status: 503, headers: { 'Retry-After': String(retryAfterSeconds) } },
     },
   });
 }

@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { selectedFieldNames } from '../loaders/projection.ts';
 import { badUserInput } from './errors.ts';
+import { textProblem } from './validation.ts';
 
 /**
  * Validates a connection's `first` against `MAX_PAGE_SIZE`.
@@ -55,8 +56,8 @@ export function isIdString(s: string): boolean {
 /** Bigint ids as decimal strings (also what Relay global ids carry). */
 export const IdString = z.string().refine(isIdString);
 
-/** Text PostgreSQL can store: no NUL; at most `max` characters (code points, as varchar counts). */
-export const PgText = (max: number) => z.string().refine((s) => !s.includes('\0') && [...s].length <= max);
+/** Text PostgreSQL can store (see textProblem); at most `max` characters (code points, as varchar counts). */
+export const PgText = (max: number) => z.string().refine((s) => !textProblem(s) && [...s].length <= max);
 
 /** A timestamp exactly as this gateway writes it (`Date#toISOString`), so PostgreSQL accepts it. */
 export const IsoTimestamp = z.string().refine((s) => {

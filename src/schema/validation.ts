@@ -5,17 +5,46 @@
 import { z } from 'zod';
 import { badUserInput } from './errors.ts';
 
-/** Text PostgreSQL can store (no NUL), trimmed, `min`–`max` characters (code points, as varchar counts). */
+// A UTF-16 surrogate without its pair: JSON can carry one (`"\\ud800"`), UTF-8 cannot.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why PostgreSQL or the model cannot take `s` as text, or undefined when they can: a NUL
+ * (PostgreSQL refuses it), a lone surrogate (stored as U+FFFD, refused inside jsonb).
+ * Every string argument that reaches SQL or the model goes through this.
+ */
+export function textProblem(s: string): string | undefined {
+  if (s.includes('\0')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(s)) return 'must be valid Unicode (no lone surrogates)';
+  return undefined;
+}
+
+/** A string `textProblem` accepts. */
+const plain = () =>
+  z.string().superRefine((s, ctx) => {
+    const problem = textProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, fatal: true });
+  });
+
+/**
+ * A free-text argument of a query field (search text, filters): BAD_USER_INPUT naming
+ * `argument` when it is too long or not text PostgreSQL can take.
+ */
+export function textArgument(value: string, argument: string, max: number): string {
+  if (value.length > max) throw badUserInput(`"${argument}" must be at most ${max} characters`, { argument });
+  const problem = textProblem(value);
+  if (problem) throw badUserInput(`"${argument}" ${problem}`, { argument });
+  return value;
+}
+
+/** Text PostgreSQL can store (no NUL, no lone surrogate), trimmed, `min`–`max` characters (code points, as varchar counts). */
 const text = (min: number, max: number) =>
-  z
-    .string()
+  plain()
     .transform((s) => s.trim())
-    .refine((s) => !s.includes('\0'), 'must not contain NUL characters')
     .refine((s) => [...s].length >= min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 
-export const Email = z
-  .string()
+export const Email = plain()
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.string().max(255, 'must be at most 255 characters').email('must be a valid email address'));
 
@@ -23,16 +52,15 @@ export const RegisterRules = z.object({
   email: Email,
   name: text(1, 255),
   // Not trimmed: spaces are part of a password. The upper bound caps hashing work.
-  password: z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters'),
+  password: plain().pipe(z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters')),
 });
 
 /** Login checks no password rules (older accounts predate them), only bounds. */
 export const LoginRules = z.object({
-  email: z
-    .string()
+  email: plain()
     .transform((s) => s.trim().toLowerCase())
     .pipe(z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters')),
-  password: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+  password: plain().pipe(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')),
 });
 
 const cents = (n: number) => Math.round(n * 100);

@@ -1,6 +1,8 @@
 import { type AppOptions, createApp } from '../../src/app.ts';
+import { createAccounts, type RegistrationLimits } from '../../src/auth/accounts.ts';
 import { createTokenService } from '../../src/auth/jwt.ts';
-import { createLocalThrottle, LOGIN_THROTTLE, type LoginThrottle } from '../../src/auth/throttle.ts';
+import { PasswordHasher } from '../../src/auth/passwords.ts';
+import { createLocalThrottle, type Throttle } from '../../src/auth/throttle.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
 import { createReadinessCheck } from '../../src/http/readiness.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -58,7 +60,9 @@ type TestAppOptions = Partial<DbOptions> & {
   production?: boolean;
   /** e.g. 'x-client-ip': lets a test choose its client address per request */
   clientIpHeader?: string;
-  loginThrottle?: LoginThrottle;
+  loginThrottle?: Throttle;
+  /** unset: limits no test reaches (every in-process request comes from one address) */
+  registration?: RegistrationLimits;
   /** the app's logger (default: silent, or TEST_LOG_LEVEL) */
   log?: Logger;
   ml?: Partial<MlOptions>;
@@ -67,7 +71,16 @@ type TestAppOptions = Partial<DbOptions> & {
 };
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { production, clientIpHeader, loginThrottle, log: logger, ml, app: appOptions, ...dbOptions } = options;
+  const {
+    production,
+    clientIpHeader,
+    loginThrottle,
+    registration,
+    log: logger,
+    ml,
+    app: appOptions,
+    ...dbOptions
+  } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
   const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -95,7 +108,17 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     db: pool,
     tokens,
     limits: { maxPageSize: 100, maxBatchKeys: 500 },
-    loginThrottle: loginThrottle ?? createLocalThrottle(LOGIN_THROTTLE),
+    accounts: createAccounts({
+      db: pool,
+      throttle: loginThrottle ?? createLocalThrottle(),
+      hasher: new PasswordHasher({ concurrency: 2, maxWaiting: 1_000, timeoutMs: 30_000 }),
+      registration: registration ?? {
+        addressMax: 1e6,
+        addressWindowMs: 60_000,
+        globalMax: 1e6,
+        globalWindowMs: 60_000,
+      },
+    }),
     clientIpHeader,
     ml: services.ml,
     recommender: services.recommender,

@@ -1,4 +1,3 @@
-import { login, register } from '../../auth/accounts.ts';
 import type { Context } from '../../context.ts';
 import { builder } from '../builder.ts';
 import { LoginRules, RegisterRules, validate } from '../validation.ts';
@@ -45,23 +44,21 @@ async function signedIn(ctx: Context, userId: string): Promise<AuthPayloadShape>
 builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
-    description: 'Creates an account and signs it in.',
+    description:
+      'Creates an account and signs it in. Registrations are limited per client address and in total ' +
+      '(REGISTER_ADDRESS_LIMIT, REGISTER_GLOBAL_LIMIT): past a limit, RATE_LIMITED with retryAfter.',
     args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => signedIn(ctx, await register(ctx.db, validate(RegisterRules, input))),
+    resolve: async (_root, { input }, ctx) =>
+      signedIn(ctx, await ctx.accounts.register(validate(RegisterRules, input), ctx.clientAddress)),
   }),
   login: t.field({
     type: AuthPayload,
     description:
       'Signs in. Unknown email and wrong password fail alike (UNAUTHENTICATED); ' +
-      '10 failures per email or client address in 15 minutes block further attempts (RATE_LIMITED).',
+      '10 attempts per email or client address in 15 minutes block further ones (RATE_LIMITED; a success ' +
+      'gives its attempt back). Too many sign-ins at once: OVERLOADED with retryAfter.',
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      signedIn(
-        ctx,
-        await login(
-          { db: ctx.db, throttle: ctx.loginThrottle, clientAddress: ctx.clientAddress },
-          validate(LoginRules, input),
-        ),
-      ),
+      signedIn(ctx, await ctx.accounts.login(validate(LoginRules, input), ctx.clientAddress)),
   }),
 }));

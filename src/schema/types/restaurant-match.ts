@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
 import { badUserInput } from '../errors.ts';
+import { textArgument } from '../validation.ts';
 import { Restaurant, referencedRestaurant } from './restaurant.ts';
 
 type MatchShape = { restaurantId: string; score: number };
@@ -23,10 +24,8 @@ builder.queryFields((t) => ({
     description: `Semantic search: restaurants whose embedding is closest to the text's (text: 1–${MAX_TEXT} characters; first: 1–${MAX_MATCHES}).`,
     args: { text: t.arg.string({ required: true }), first: t.arg.int({ defaultValue: 10 }) },
     resolve: async (_root, args, ctx) => {
-      const text = args.text.trim();
-      if (text.length === 0 || text.length > MAX_TEXT || text.includes('\0')) {
-        throw badUserInput(`"text" must be 1–${MAX_TEXT} characters`, { argument: 'text' });
-      }
+      const text = textArgument(args.text, 'text', MAX_TEXT).trim();
+      if (text.length === 0) throw badUserInput(`"text" must be 1–${MAX_TEXT} characters`, { argument: 'text' });
       const first = args.first ?? 10;
       if (!Number.isInteger(first) || first < 1 || first > MAX_MATCHES) {
         throw badUserInput(`"first" must be between 1 and ${MAX_MATCHES} (got ${first})`, { argument: 'first' });

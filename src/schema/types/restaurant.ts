@@ -25,6 +25,7 @@ import {
   pageSize,
   selectsPage,
 } from '../pagination.ts';
+import { textArgument } from '../validation.ts';
 
 export const PriceRange = builder.enumType('PriceRange', {
   values: { LOW: { value: 'low' }, MEDIUM: { value: 'medium' }, HIGH: { value: 'high' } } as const,
@@ -129,18 +130,8 @@ function restaurantFilter(args: {
   if (args.minRating != null && !(args.minRating >= 0 && args.minRating <= 5)) {
     throw badUserInput('"minRating" must be between 0 and 5', { argument: 'minRating', value: args.minRating });
   }
-  if (args.search != null && args.search.length > MAX_SEARCH_LENGTH) {
-    throw badUserInput(`"search" must be at most ${MAX_SEARCH_LENGTH} characters`, { argument: 'search' });
-  }
-  for (const [argument, value] of [
-    ['search', args.search],
-    ['cuisine', args.cuisine],
-  ] as const) {
-    if (value?.includes('\0')) throw badUserInput(`"${argument}" must not contain NUL characters`, { argument });
-  }
-  if (args.cuisine != null && args.cuisine.length > 100) {
-    throw badUserInput('"cuisine" must be at most 100 characters', { argument: 'cuisine' });
-  }
+  if (args.search != null) textArgument(args.search, 'search', MAX_SEARCH_LENGTH);
+  if (args.cuisine != null) textArgument(args.cuisine, 'cuisine', 100);
   return {
     cuisine: args.cuisine?.trim() || null,
     minRating: args.minRating ?? null,
