@@ -98,6 +98,7 @@ async function main() {
       },
     },
     maxBodyBytes: config.http.maxBodyBytes,
+    documentCache: config.documentCache,
     tracing: tracing?.plugin,
     metricsEndpoint: config.http.metricsPort === 0,
     loginThrottle: redis ? createRedisThrottle(redis, LOGIN_THROTTLE, log) : createLocalThrottle(LOGIN_THROTTLE),
