@@ -7,7 +7,7 @@ import { loadConfig } from './config.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
-import { createDocumentCaches, type DocumentCacheOptions } from './http/document-cache.ts';
+import { createDocumentCaches, type DocumentCacheOptions, useExecutorNeutralErrors } from './http/document-cache.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './http/graphiql.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
@@ -132,6 +132,7 @@ export function createApp(opts: AppOptions) {
       ...(opts.tracing ? [opts.tracing] : []),
       // `debug` makes the generated source readable once, to weigh the compiled query.
       useGraphQlJit(JIT_DEBUG, { enableIf: documents.shouldCompile, cache: documents.jitCache }),
+      useExecutorNeutralErrors(),
       { onDispose: () => watchdog.stop() },
     ],
   });

@@ -24,7 +24,8 @@
  *   length is read right after compiling (the compiler's `debug` copy, then dropped).
  */
 import type { JITCache } from '@envelop/graphql-jit';
-import { type DocumentNode, type ExecutionArgs, Kind } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, GraphQLError, Kind } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 import { registry, watchCache } from '../metrics.ts';
@@ -175,5 +176,35 @@ export function createDocumentCaches(options: DocumentCacheOptions) {
     },
 
     stats,
+  };
+}
+
+/**
+ * An operation's result looks the same whichever executor ran it. graphql-jit's errors carry no
+ * `locations`, and its variable-coercion errors no `originalError`; graphql-js's do, so
+ * theirs are copied without (the error masking then sees a request error, not a failure).
+ */
+export function useExecutorNeutralErrors(): Plugin {
+  const neutral = (e: GraphQLError): GraphQLError => {
+    const requestError =
+      !e.path && e.originalError instanceof Error && e.originalError.name === 'GraphQLError' && !e.extensions?.code;
+    if (!e.locations && !requestError) return e;
+    return new GraphQLError(e.message, {
+      path: e.path,
+      originalError: requestError ? undefined : e.originalError,
+      extensions: e.extensions,
+    });
+  };
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result) || !result.errors?.length) return;
+          // graphql-jit's key order too: data, then errors.
+          const { data, errors, ...rest } = result;
+          setResult({ ...('data' in result ? { data } : {}), errors: errors.map(neutral), ...rest });
+        },
+      };
+    },
   };
 }
