@@ -68,8 +68,6 @@ function singleOperation(document: DocumentNode): boolean {
   return operations === 1;
 }
 
-export type DocumentCaches = ReturnType<typeof createDocumentCaches>;
-
 export function createDocumentCaches(options: DocumentCacheOptions) {
   const precompiled = options.precompiled ?? new Set<string>();
   const entries = new WeakMap<DocumentNode, Entry>();
