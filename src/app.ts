@@ -4,9 +4,11 @@ import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-fi
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { ApqStore } from './cache/apq-store.ts';
+import { loadConfig } from './config.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
+import { createDocumentCaches, type DocumentCacheOptions, useExecutorNeutralErrors } from './http/document-cache.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './http/graphiql.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
@@ -49,6 +51,8 @@ export type AppOptions = AppDeps & {
   metricsEndpoint?: boolean;
   /** /health with memory and load figures; default: not in production (there exactly {"status":"ok"}) */
   detailedHealth?: boolean;
+  /** bounds of the parsed and compiled documents (unset: DOCUMENT_CACHE_MAX_BYTES, JIT_CACHE_MAX_BYTES defaults) */
+  documentCache?: Omit<DocumentCacheOptions, 'precompiled'>;
 };
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -69,6 +73,8 @@ export const DEFAULT_APQ = { maxDocuments: 1000, maxBytes: 4_194_304, ttlMs: 3_6
 
 export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };
 export const DEFAULT_MAX_BODY_BYTES = 102_400;
+/** graphql-jit's undeclared `debug` option (the generated source on the compiled query). */
+const JIT_DEBUG = { debug: true } as Parameters<typeof useGraphQlJit>[0];
 
 /**
  * Builds the Yoga app from its dependencies. It never listens (src/server.ts does);
@@ -79,7 +85,14 @@ export function createApp(opts: AppOptions) {
   const limits = opts.queryLimits ?? DEFAULT_QUERY_LIMITS;
   const backpressure = opts.backpressure ?? DEFAULT_BACKPRESSURE;
   const persisted = opts.persisted ?? { mode: 'allow' };
+  const manifest = persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest());
+  const documents = createDocumentCaches({
+    ...(opts.documentCache ?? loadConfig({}).documentCache),
+    precompiled: new Set(manifest.values()),
+  });
   const watchdog = new MemoryWatchdog({ softLimitMB: backpressure.memorySoftLimitMB });
+  // Shedding for memory that the process's own caches hold would refuse requests for nothing.
+  watchdog.onShedding(() => documents.clear());
   const requests = useBackpressure(backpressure, watchdog, '/graphql');
   watchRequests(requests.state, () => watchdog.shedding);
   const load = () => ({ ...watchdog.snapshot(), requests: requests.state() });
@@ -93,6 +106,8 @@ export function createApp(opts: AppOptions) {
     renderGraphiQL: renderOfflineGraphiQL,
     batching: { limit: limits.maxBatch },
     maxRequestBodySize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    // Parsed and compiled documents, bounded in bytes (src/http/document-cache.ts).
+    parserAndValidationCache: documents.parserAndValidationCache,
     // `documentId` (a persisted operation's id) is a request parameter too.
     extraParamNames: ['documentId'],
     cors:
@@ -112,8 +127,8 @@ export function createApp(opts: AppOptions) {
       error: (...a) => log.debug(a.map(String).join(' ')),
     },
     context: ({ request, req }) => createContext(opts, request, req),
-    // graphql-jit compiles each operation once (kept per parsed document, which Yoga's
-    // bounded parse cache owns): less CPU per request than graphql-js's interpreter.
+    // graphql-jit runs repeated and manifest operations with less CPU than graphql-js's
+    // interpreter; one-off documents run on graphql-js (a compiled query weighs megabytes).
     plugins: [
       // First: every request gets an id and a log line, refused ones too.
       useRequestLog(log, '/graphql'),
@@ -126,22 +141,20 @@ export function createApp(opts: AppOptions) {
       ...useQueryLimits(limits),
       // After the limits: APQ registers in onExecute, which runs once the cost check (the
       // limits' onExecute) has passed, so only documents within every limit are kept.
-      ...usePersistedOperationModes(
-        persisted.mode,
-        persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest()),
-        {
-          store: persisted.store ?? new ApqStore(DEFAULT_APQ),
-          perMinute: persisted.registrationsPerMinute ?? DEFAULT_APQ.registrationsPerMinute,
-          clientIpHeader: opts.clientIpHeader,
-          trustedProxyHops: opts.trustedProxyHops,
-        },
-      ),
+      ...usePersistedOperationModes(persisted.mode, manifest, {
+        store: persisted.store ?? new ApqStore(DEFAULT_APQ),
+        perMinute: persisted.registrationsPerMinute ?? DEFAULT_APQ.registrationsPerMinute,
+        clientIpHeader: opts.clientIpHeader,
+        trustedProxyHops: opts.trustedProxyHops,
+      }),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
       ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
       ...(opts.tracing ? [opts.tracing] : []),
-      useGraphQlJit(),
+      // `debug` makes the generated source readable once, to weigh the compiled query.
+      useGraphQlJit(JIT_DEBUG, { enableIf: documents.shouldCompile, cache: documents.jitCache }),
+      useExecutorNeutralErrors(),
       { onDispose: () => watchdog.stop() },
     ],
   });
-  return Object.assign(yoga, { watchdog, load });
+  return Object.assign(yoga, { watchdog, load, documents });
 }

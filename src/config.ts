@@ -32,6 +32,8 @@ const Env = z.object({
   MAX_QUEUED_REQUESTS: int(50, 0),
   QUEUE_TIMEOUT_MS: int(2_000, 1),
   MEMORY_SOFT_LIMIT_MB: int(700, 0),
+  DOCUMENT_CACHE_MAX_BYTES: int(33_554_432, 0),
+  JIT_CACHE_MAX_BYTES: int(67_108_864, 0),
   REQUEST_TIMEOUT_MS: int(30_000, 1_000),
   METRICS_PORT: int(0, 0),
   PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('allow'),
@@ -121,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
       memorySoftLimitMB: e.MEMORY_SOFT_LIMIT_MB,
     },
+    documentCache: { maxBytes: e.DOCUMENT_CACHE_MAX_BYTES, compiledMaxBytes: e.JIT_CACHE_MAX_BYTES },
     persistedOperations: e.PERSISTED_OPERATIONS,
     apq: {
       maxDocuments: e.APQ_MAX_DOCUMENTS,

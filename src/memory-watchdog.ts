@@ -1,11 +1,20 @@
 /**
- * Samples the process's memory (RSS, heap) and event-loop delay once a second. Above
- * `MEMORY_SOFT_LIMIT_MB` of RSS it says "shed": the request limiter then refuses new
- * GraphQL requests with 503 until RSS falls back under 90 % of the limit (hysteresis,
- * so the state does not flap at the line). Nothing here forces a GC: shedding stops
- * new allocations and V8 collects on its own.
+ * Samples the process's memory and event-loop delay once a second and says "shed" (the
+ * request limiter then refuses new GraphQL requests with 503) when either
+ * - the memory in use passes `MEMORY_SOFT_LIMIT_MB`: RSS minus the free part of V8's heap
+ *   (pages V8 has committed and reuses before growing: they are no pressure, and RSS
+ *   keeps them for a while after a collection), or
+ * - the V8 heap passes 90 % of its limit (`--max-old-space-size`: past it the process
+ *   dies whatever RSS says);
+ * until both are back under 90 % of their limits (hysteresis, so the state does not flap).
+ * When shedding starts, the listeners drop what they can (the document caches) and a full
+ * GC runs, again every 5 s while shedding: with no request running nothing else would
+ * collect, and garbage would hold the process in the refusing state (measured: RSS and
+ * heap stayed flat for 30 s after the caches were dropped, until a GC freed them).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export type MemorySample = { rss: number; heapUsed: number; heapTotal: number; external: number };
 
@@ -15,7 +24,33 @@ export type MemoryWatchdogOptions = {
   intervalMs?: number;
   /** the source of samples (tests inject one; default process.memoryUsage) */
   sample?: () => MemorySample;
+  /** a full garbage collection (tests inject one; default V8's) */
+  collect?: () => void;
+  /** V8's heap limit (tests inject one; default V8's, set by --max-old-space-size) */
+  heapLimitBytes?: number;
 };
+
+/** Above this share of V8's heap limit, shed. */
+const HEAP_SHED_FRACTION = 0.9;
+/** Shedding ends once every measure is under this share of its trigger. */
+const RESUME_FRACTION = 0.9;
+
+/** While shedding, a full GC at most this often (nothing else would run one: no request allocates). */
+const COLLECT_INTERVAL_MS = 5_000;
+
+let v8Collect: (() => void) | undefined;
+/** V8's `gc()`, without `--expose-gc` on the command line: the flag only adds `gc` to new contexts. */
+function fullGc() {
+  if (!v8Collect) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) v8Collect = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      v8Collect = runInNewContext('gc') as () => void;
+    }
+  }
+  v8Collect();
+}
 
 const MB = 1024 * 1024;
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -27,7 +62,11 @@ export class MemoryWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private readonly delay = monitorEventLoopDelay({ resolution: 20 });
   private readonly sampleFn: () => MemorySample;
+  private readonly collect: () => void;
+  private readonly heapLimit: number;
+  private lastCollect = 0;
   private lastDelay = { p50: 0, p99: 0, max: 0 };
+  private readonly sheddingListeners: (() => void)[] = [];
   readonly softLimitMB: number;
   /** how many requests were refused because of memory, since start */
   shedCount = 0;
@@ -35,6 +74,8 @@ export class MemoryWatchdog {
   constructor(options: MemoryWatchdogOptions) {
     this.softLimitMB = options.softLimitMB;
     this.sampleFn = options.sample ?? (() => process.memoryUsage());
+    this.collect = options.collect ?? fullGc;
+    this.heapLimit = options.heapLimitBytes ?? getHeapStatistics().heap_size_limit;
     this.last = this.sampleFn();
     this.evaluate();
     this.delay.enable();
@@ -55,16 +96,34 @@ export class MemoryWatchdog {
     this.evaluate();
   }
 
+  /** The worst measure over its trigger: above 1, shed. */
+  private pressure(): number {
+    const m = this.last;
+    const inUse = m.rss - Math.max(0, m.heapTotal - m.heapUsed);
+    return Math.max(inUse / MB / this.softLimitMB, m.heapUsed / (this.heapLimit * HEAP_SHED_FRACTION));
+  }
+
   private evaluate() {
     if (this.softLimitMB <= 0) return;
-    const rssMB = this.last.rss / MB;
-    if (!this.shed && rssMB > this.softLimitMB) {
+    if (!this.shed && this.pressure() > 1) {
       this.shed = true;
       this.sheddingSince = Date.now();
-    } else if (this.shed && rssMB < this.softLimitMB * 0.9) {
+      for (const listener of this.sheddingListeners) listener();
+    }
+    if (this.shed && Date.now() - this.lastCollect >= COLLECT_INTERVAL_MS) {
+      this.lastCollect = Date.now();
+      this.collect();
+      this.last = this.sampleFn();
+    }
+    if (this.shed && this.pressure() < RESUME_FRACTION) {
       this.shed = false;
       this.sheddingSince = undefined;
     }
+  }
+
+  /** Called each time shedding starts: whoever holds memory it can drop (caches) drops it. */
+  onShedding(listener: () => void) {
+    this.sheddingListeners.push(listener);
   }
 
   /** Whether new GraphQL requests must be refused now. */
@@ -82,6 +141,7 @@ export class MemoryWatchdog {
       shedRequests: this.shedCount,
       memoryMB: {
         rss: round(m.rss / MB),
+        inUse: round((m.rss - Math.max(0, m.heapTotal - m.heapUsed)) / MB),
         heapUsed: round(m.heapUsed / MB),
         heapTotal: round(m.heapTotal / MB),
         external: round(m.external / MB),

@@ -111,6 +111,7 @@ async function main() {
       registrationsPerMinute: config.apq.registrationsPerMinute,
     },
     maxBodyBytes: config.http.maxBodyBytes,
+    documentCache: config.documentCache,
     tracing: tracing?.plugin,
     // Development: /metrics and the detailed /health on the main port unless METRICS_PORT is set.
     metricsEndpoint: !config.production && config.http.metricsPort === 0,
