@@ -9,8 +9,6 @@
  * entities, and after RateOrder the cached MyOrders shows the new rating with no refetch. An app
  * build from before the bodies carried `__typename` still gets answers by its (retired) ids.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import {
@@ -18,7 +16,7 @@ import {
   generatePersistedQueryIdsAtRuntime,
   generatePersistedQueryIdsFromManifest,
 } from '@apollo/persisted-query-lists';
-import { type DocumentNode, parse, print } from 'graphql';
+import { type DocumentNode, print } from 'graphql';
 import { Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -27,60 +25,31 @@ import type {
   RateOrderMutation,
   RestaurantFeedQuery,
 } from '../../clients/generated/operations.ts';
-import { MANIFEST_FILE, type Manifest, RETIRED_FILE, readSources } from '../../scripts/persisted-build.ts';
-import { hashPassword } from '../../src/auth/passwords.ts';
-import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { insertOrders, insertRestaurants } from '../helpers/fixtures.ts';
-import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
+import {
+  doc,
+  documents,
+  idOf,
+  manifest,
+  ORDERS,
+  PASSWORD,
+  RESTAURANTS,
+  recordingFetch,
+  retired,
+  type Sent,
+  type Served,
+  servedOnly,
+  sha256,
+} from './fixture.ts';
 
-const SECRET = 'abuse-test-secret-0123456789-abcdefghij';
-const PASSWORD = 'apollo client password';
 const EMAIL = 'apollo@example.com';
-const RESTAURANTS = 6;
-const ORDERS = 3;
-
-const manifest = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as Manifest;
-const idOf = new Map(manifest.operations.map((o) => [o.name, o.id]));
-/** The operation files as an app bundles them, by operation name. */
-const documents = new Map(
-  readSources().map((s) => {
-    const document = parse(s.text);
-    const op = document.definitions.find((d) => d.kind === 'OperationDefinition');
-    return [op && 'name' in op ? op.name!.value : s.path, document] as const;
-  }),
-);
-const doc = (name: string): DocumentNode => documents.get(name)!;
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-
-let db: TestDatabase;
-let gateway: GatewayProcess;
+let served: Served;
+let base: string;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  const restaurants = await insertRestaurants(db, RESTAURANTS);
-  const [user] = await db.sql<{ id: string }>(
-    `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Apollo', $2) RETURNING id`,
-    [EMAIL, await hashPassword(PASSWORD)],
-  );
-  await insertOrders(db, String(user!.id), restaurants, ORDERS);
-  gateway = await startGateway(
-    {
-      NODE_ENV: 'production',
-      JWT_SECRET: SECRET,
-      DATABASE_URL: db.url,
-      SEED_ON_FIRST_START: 'false',
-      PERSISTED_OPERATIONS: 'only',
-    },
-    { nodeArgs: ['--max-old-space-size=448'] },
-  );
+  served = await servedOnly(EMAIL);
+  base = served.gateway.base;
 });
-
-afterAll(async () => {
-  await gateway?.stop();
-  await db?.drop();
-});
-
-type Sent = { method: string; operationName: string | null; hash: string | null; query: boolean; status: number };
+afterAll(() => served?.close());
 
 type Ids = 'manifest' | 'runtime' | 'sha256';
 
@@ -104,27 +73,7 @@ function appClient(ids: Ids) {
         ? generatePersistedQueryIdsAtRuntime({ sha256 })
         : { sha256 };
   const persisted = new PersistedQueryLink({ ...hashing, useGETForHashedQueries: true });
-  /** What went over the wire: every request, its id and whether it carried a document. */
-  const recording: typeof fetch = async (input, init) => {
-    const url = new URL(String(input));
-    const params = init?.body
-      ? (JSON.parse(String(init.body)) as { operationName?: string; query?: string; extensions?: unknown })
-      : {
-          operationName: url.searchParams.get('operationName') ?? undefined,
-          query: url.searchParams.get('query') ?? undefined,
-          extensions: JSON.parse(url.searchParams.get('extensions') ?? '{}'),
-        };
-    const response = await fetch(input, init);
-    sent.push({
-      method: init?.method ?? 'GET',
-      operationName: params.operationName ?? null,
-      hash: (params.extensions as { persistedQuery?: { sha256Hash?: string } })?.persistedQuery?.sha256Hash ?? null,
-      query: typeof params.query === 'string',
-      status: response.status,
-    });
-    return response;
-  };
-  const http = new HttpLink({ uri: `${gateway.base}/graphql`, fetch: recording });
+  const http = new HttpLink({ uri: `${base}/graphql`, fetch: recordingFetch(sent) });
   const client = new ApolloClient({
     cache: new InMemoryCache(),
     // The package's typings name Apollo's CommonJS build; the link is the same class at run time.
@@ -230,10 +179,9 @@ describe('ids Apollo computes at run time', () => {
 });
 
 describe('an app build from before the manifest bodies carried __typename', () => {
-  const retired = JSON.parse(readFileSync(RETIRED_FILE, 'utf8')) as Manifest;
   const oldId = (name: string) => retired.operations.find((o) => o.name === name)!.id;
   const byId = async (id: string, variables: Record<string, unknown>, token?: string) => {
-    const r = await fetch(`${gateway.base}/graphql`, {
+    const r = await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ variables, extensions: { persistedQuery: { version: 1, sha256Hash: id } } }),
@@ -247,7 +195,7 @@ describe('an app build from before the manifest bodies carried __typename', () =
     expect(login.status).toBe(200);
     expect(login.body.errors).toBeUndefined();
     const { token, user } = (login.body.data as unknown as LoginMutation).login;
-    expect(user).toEqual({ id: expect.any(String), name: 'Apollo', email: EMAIL });
+    expect(user).toEqual({ id: expect.any(String), name: 'Client', email: EMAIL });
     const mine = await byId(oldId('MyOrders'), {}, token);
     expect(mine.status).toBe(200);
     const orders = (mine.body.data as unknown as MyOrdersQuery).me!.orders.edges;
