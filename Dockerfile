@@ -135,9 +135,9 @@ COPY --from=model /models/all-MiniLM-L6-v2 /models/all-MiniLM-L6-v2
 COPY --from=deps /app/node_modules ./node_modules
 # package.json: "type": "module", so Node loads dist/*.js as ES modules.
 COPY package.json ./package.json
-# src/http/persisted.ts reads the manifest at ../../clients/persisted-operations.json from its own
-# file: dist/http/ → /app/clients/. A missing or malformed manifest stops the start.
-COPY clients/persisted-operations.json ./clients/persisted-operations.json
+# src/http/persisted.ts reads the manifest and its retired ids at ../../clients/ from its own file:
+# dist/http/ → /app/clients/. A missing or malformed one stops the start.
+COPY clients/persisted-operations.json clients/persisted-operations.retired.json ./clients/
 COPY --from=build /app/dist ./dist
 # The official node images' non-root user (uid 1000).
 USER node

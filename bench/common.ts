@@ -197,7 +197,9 @@ export function compileServers() {
   cpSync('src/db/migrations', 'dist-bench/src/db/migrations', { recursive: true });
   cpSync('src/ml/assets', 'dist-bench/src/ml/assets', { recursive: true });
   mkdirSync('dist-bench/clients', { recursive: true });
-  copyFileSync('clients/persisted-operations.json', 'dist-bench/clients/persisted-operations.json');
+  for (const file of ['persisted-operations.json', 'persisted-operations.retired.json']) {
+    copyFileSync(`clients/${file}`, `dist-bench/clients/${file}`);
+  }
 }
 
 /**

@@ -1,28 +1,48 @@
 /**
- * `npm run persisted:build`: clients/{mobile,web}/*.graphql → clients/persisted-operations.json,
- * Apollo's persisted-query manifest (id = sha256 hex of the printed body). With --check
- * (part of `npm run check`) it writes nothing and fails when the file on disk is stale.
+ * `npm run persisted:build`: clients/{mobile,web}/*.graphql → two Apollo persisted-query manifests
+ * (`{format: 'apollo-persisted-query-manifest', version: 1, operations: [{id, name, type, body}]}`,
+ * id = sha256 hex of the body):
+ * - clients/persisted-operations.json: exactly one entry per operation name, the body Apollo Client
+ *   and urql send. Client tooling keys operations by name (the last entry of a name wins), so
+ *   this file is what a client build reads.
+ * - clients/persisted-operations.retired.json: every id shipped before that no file produces any
+ *   more, kept so that old app builds, which send them for months, keep working. The server
+ *   serves both files; no client reads this one.
+ * With --check (part of `npm run check`) it writes nothing and fails when either file is stale.
+ *
+ * A body is the document as the clients transform it before sending: Apollo Client's
+ * `addTypenameToDocument` (`__typename` in every selection set but the operation's root, which is
+ * what normalised caches key entities and invalidate lists by; urql's cacheExchange adds the same)
+ * and the top-level definitions in the order of `sortTopLevelDefinitions`, printed by graphql-js.
+ * That is what Apollo's manifest generator writes, what its verification link compares, and what
+ * `generatePersistedQueryIdsAtRuntime` hashes, so ids computed at run time equal the manifest's.
  *
  * Each file holds exactly one named operation (and the fragments it uses), valid against the
  * schema, in a file named after it in kebab case (`query RestaurantFeed` → restaurant-feed.graphql).
- * The manifest is append-only: an id already shipped stays even when its file changes or
- * goes, since old app builds keep sending it for months.
+ * Together the two files are append-only: an id already shipped is never dropped, it moves to the
+ * retired file when its body changes or its file goes (and back when the body comes back).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { addTypenameToDocument } from '@apollo/client/utilities';
+import { sortTopLevelDefinitions } from '@apollo/persisted-query-lists';
 import { type DocumentNode, Kind, parse, print, validate } from 'graphql';
 import { schema } from '../src/schema/index.ts';
 
 export type ManifestOperation = { id: string; name: string; type: 'query' | 'mutation' | 'subscription'; body: string };
 export type Manifest = { format: 'apollo-persisted-query-manifest'; version: 1; operations: ManifestOperation[] };
 export type SourceFile = { path: string; text: string };
+/** The two files as they were before this build. */
+export type Previous = { manifest?: Manifest; retired?: Manifest };
 
 const ROOT = fileURLToPath(new URL('../clients/', import.meta.url));
 const CLIENT_DIRS = ['mobile', 'web'];
 export const MANIFEST_FILE = join(ROOT, 'persisted-operations.json');
+export const RETIRED_FILE = join(ROOT, 'persisted-operations.retired.json');
 const MANIFEST_NAME = 'clients/persisted-operations.json';
+const RETIRED_NAME = 'clients/persisted-operations.retired.json';
 const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -33,6 +53,12 @@ export const kebabCase = (name: string) =>
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();
+
+/**
+ * The text a client sends for this document (and hashes, with ids computed at run time): Apollo
+ * Client's own transform, then `print(sortTopLevelDefinitions(…))` as in @apollo/persisted-query-lists.
+ */
+export const clientBody = (document: DocumentNode) => print(sortTopLevelDefinitions(addTypenameToDocument(document)));
 
 /** The clients' operation files, sorted by path (clients/mobile/… before clients/web/…). */
 export function readSources(root = ROOT): SourceFile[] {
@@ -65,18 +91,31 @@ export function operationOf(file: SourceFile): ManifestOperation {
   }
   const errors = validate(schema, document);
   if (errors.length > 0) throw new Error(`${file.path}: ${errors.map((e) => e.message).join('; ')}`);
-  const body = print(document);
+  const body = clientBody(document);
   return { id: sha256(body), name, type: op.operation, body };
 }
 
+const byNameThenId = (a: ManifestOperation, b: ManifestOperation) =>
+  (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+const manifestOf = (operations: ManifestOperation[]): Manifest => ({
+  format: 'apollo-persisted-query-manifest',
+  version: 1,
+  operations: operations.sort(byNameThenId),
+});
+
 /**
- * The manifest for these files, keeping every entry of `previous` (append-only).
- * `retained`: the previous entries no current file produces any more.
+ * The two manifests for these files. `manifest`: one entry per operation name. `retired`: every
+ * entry of `previous` (either file) that no current file produces, so that no id ever goes.
+ * `newlyRetired`: those that were in the previous manifest (this build retires them).
  * @throws Error when a file is invalid, two different bodies share a name, or `previous`
  *   holds an entry that is not a well-formed manifest operation
  */
-export function buildManifest(files: SourceFile[], previous?: Manifest): { manifest: Manifest; retained: string[] } {
-  const byId = new Map<string, ManifestOperation>();
+export function buildManifest(
+  files: SourceFile[],
+  previous: Previous = {},
+): { manifest: Manifest; retired: Manifest; newlyRetired: string[] } {
+  const current = new Map<string, ManifestOperation>();
   const seen = new Map<string, { body: string; path: string }>();
   for (const file of files) {
     const op = operationOf(file);
@@ -85,25 +124,26 @@ export function buildManifest(files: SourceFile[], previous?: Manifest): { manif
       throw new Error(`${file.path}: ${other.path} already has a different operation named ${op.name}`);
     }
     seen.set(op.name, { body: op.body, path: file.path });
-    byId.set(op.id, op);
+    current.set(op.id, op);
   }
-  const retained: string[] = [];
-  for (const old of previous?.operations ?? []) {
-    checkEntry(old);
-    if (byId.has(old.id)) continue;
-    byId.set(old.id, { id: old.id, name: old.name, type: old.type, body: old.body });
+  const retired = new Map<string, ManifestOperation>();
+  const newlyRetired: string[] = [];
+  const keep = (old: ManifestOperation, file: string, isNew: boolean) => {
+    checkEntry(old, file);
+    if (current.has(old.id) || retired.has(old.id)) return;
+    retired.set(old.id, { id: old.id, name: old.name, type: old.type, body: old.body });
+    if (!isNew) return;
     const stale = validate(schema, parse(old.body)).length > 0 ? ', no longer valid against the schema' : '';
-    retained.push(`${old.name} (${old.id.slice(0, 12)}…${stale})`);
-  }
-  const operations = [...byId.values()].sort(
-    (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-  return { manifest: { format: 'apollo-persisted-query-manifest', version: 1, operations }, retained };
+    newlyRetired.push(`${old.name} (${old.id.slice(0, 12)}…${stale})`);
+  };
+  for (const old of previous.retired?.operations ?? []) keep(old, RETIRED_NAME, false);
+  for (const old of previous.manifest?.operations ?? []) keep(old, MANIFEST_NAME, true);
+  return { manifest: manifestOf([...current.values()]), retired: manifestOf([...retired.values()]), newlyRetired };
 }
 
-/** An entry of the previous manifest, as the server will load it (src/http/persisted.ts). */
-function checkEntry(op: ManifestOperation) {
-  const what = `${MANIFEST_NAME}: entry ${JSON.stringify(op?.name ?? op?.id ?? op)}`;
+/** An entry of a previous file, as the server will load it (src/http/persisted.ts). */
+function checkEntry(op: ManifestOperation, file: string) {
+  const what = `${file}: entry ${JSON.stringify(op?.name ?? op?.id ?? op)}`;
   if (typeof op?.id !== 'string' || typeof op.name !== 'string' || typeof op.body !== 'string') {
     throw new Error(`${what} needs a string id, name and body`);
   }
@@ -119,44 +159,57 @@ function checkEntry(op: ManifestOperation) {
 export const serialize = (manifest: Manifest) => `${JSON.stringify(manifest, null, 2)}\n`;
 
 /**
- * The manifest on disk. Missing: none yet. Present but unreadable: an error, never an empty
+ * A manifest file on disk. Missing: undefined. Present but unreadable: an error, never an empty
  * manifest, since rewriting it would drop ids that shipped.
  */
-function readPrevious(): { text: string; manifest?: Manifest } {
-  if (!existsSync(MANIFEST_FILE)) return { text: '' };
-  const text = readFileSync(MANIFEST_FILE, 'utf8');
+function readFile(path: string, name: string): { text: string; manifest?: Manifest } {
+  if (!existsSync(path)) return { text: '' };
+  const text = readFileSync(path, 'utf8');
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
   } catch (error) {
-    throw new Error(`${MANIFEST_NAME} is not JSON (${(error as Error).message}); restore it from git`);
+    throw new Error(`${name} is not JSON (${(error as Error).message}); restore it from git`);
   }
   if (manifest?.format !== 'apollo-persisted-query-manifest' || !Array.isArray(manifest.operations)) {
-    throw new Error(`${MANIFEST_NAME} is not an apollo-persisted-query-manifest; restore it from git`);
+    throw new Error(`${name} is not an apollo-persisted-query-manifest; restore it from git`);
   }
   return { text, manifest };
 }
 
 function main() {
   const check = process.argv.includes('--check');
-  const previous = readPrevious();
-  const { manifest, retained } = buildManifest(readSources(), previous.manifest);
-  const text = serialize(manifest);
+  const manifestFile = readFile(MANIFEST_FILE, MANIFEST_NAME);
+  const retiredFile = readFile(RETIRED_FILE, RETIRED_NAME);
+  // Without it, the ids it held would silently stop working: only a first build may lack it.
+  if (manifestFile.manifest && !retiredFile.manifest) {
+    throw new Error(`${RETIRED_NAME} is missing: restore it from git (it holds the ids old app builds still send)`);
+  }
+  const built = buildManifest(readSources(), { manifest: manifestFile.manifest, retired: retiredFile.manifest });
+  const outputs = [
+    { path: MANIFEST_FILE, name: MANIFEST_NAME, text: serialize(built.manifest), before: manifestFile.text },
+    { path: RETIRED_FILE, name: RETIRED_NAME, text: serialize(built.retired), before: retiredFile.text },
+  ];
+  const counts = `${built.manifest.operations.length} operations, ${built.retired.operations.length} retired ids`;
+  const stale = outputs.filter((o) => o.text !== o.before);
   if (check) {
-    if (text !== previous.text) {
-      process.stderr.write(`${MANIFEST_NAME} is stale: run npm run persisted:build (and commit it)\n`);
+    if (stale.length > 0) {
+      const names = stale.map((o) => o.name).join(' and ');
+      process.stderr.write(
+        `${names} ${stale.length > 1 ? 'are' : 'is'} stale: run npm run persisted:build (and commit)\n`,
+      );
       process.exit(1);
     }
-    process.stdout.write(`${MANIFEST_NAME} is up to date (${manifest.operations.length} operations)\n`);
+    process.stdout.write(`${MANIFEST_NAME} and ${RETIRED_NAME} are up to date (${counts})\n`);
     return;
   }
-  if (text !== previous.text) writeFileSync(MANIFEST_FILE, text);
+  for (const o of stale) writeFileSync(o.path, o.text);
   process.stdout.write(
-    `${text === previous.text ? 'unchanged' : 'wrote'} ${MANIFEST_NAME}: ${manifest.operations.length} operations\n`,
+    `${stale.length > 0 ? `wrote ${stale.map((o) => o.name).join(', ')}` : 'unchanged'}: ${counts}\n`,
   );
-  if (retained.length > 0) {
+  if (built.newlyRetired.length > 0) {
     process.stdout.write(
-      `note: kept ${retained.length} id(s) no file produces any more (append-only; old builds may send them): ${retained.join(', ')}\n`,
+      `note: moved ${built.newlyRetired.length} id(s) no file produces any more to ${RETIRED_NAME} (old builds may send them): ${built.newlyRetired.join(', ')}\n`,
     );
   }
 }

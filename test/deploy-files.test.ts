@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { MANIFEST_PATH } from '../src/http/persisted.ts';
+import { MANIFEST_PATH, RETIRED_MANIFEST_PATH } from '../src/http/persisted.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -403,12 +403,15 @@ describe('Dockerfile', () => {
     expect(workdirOf(model)).toBe(modelCopy.sources[0]);
   });
 
-  it('puts the persisted-operation manifest where src/http/persisted.ts resolves it from dist/http/', () => {
-    // MANIFEST_PATH is resolved from src/http/; compiled, the same relative path starts at dist/http/.
-    const fromSrc = relative(join(ROOT, 'src'), MANIFEST_PATH).split('\\').join('/');
+  it.each([
+    ['clients/persisted-operations.json', MANIFEST_PATH],
+    ['clients/persisted-operations.retired.json', RETIRED_MANIFEST_PATH],
+  ])('puts %s where src/http/persisted.ts resolves it from dist/http/', (file, path) => {
+    // The path is resolved from src/http/; compiled, the same relative path starts at dist/http/.
+    const fromSrc = relative(join(ROOT, 'src'), path).split('\\').join('/');
     const inImage = posix.join(workdirOf(runtime), 'dist', fromSrc);
-    const manifest = copies(runtime).find((c) => c.sources.includes('clients/persisted-operations.json'))!;
-    expect(destinationOf(manifest, 'clients/persisted-operations.json')).toBe(inImage);
+    const copy = copies(runtime).find((c) => c.sources.includes(file))!;
+    expect(destinationOf(copy, file)).toBe(inImage);
   });
 
   it('builds the vocabulary and the migrator into dist (npm run build copies src/ml/assets)', () => {
@@ -423,7 +426,13 @@ describe('Dockerfile', () => {
     const ignored = ignoredBy(read('.dockerignore'));
     const sources = stages.flatMap((s) => copies(s).filter((c) => !c.from)).flatMap((c) => c.sources);
     expect(sources).toEqual(
-      expect.arrayContaining(['package-lock.json', '.npmrc', 'src', 'clients/persisted-operations.json']),
+      expect.arrayContaining([
+        'package-lock.json',
+        '.npmrc',
+        'src',
+        'clients/persisted-operations.json',
+        'clients/persisted-operations.retired.json',
+      ]),
     );
     for (const source of sources) {
       expect(existsSync(join(ROOT, source)), `${source} exists`).toBe(true);

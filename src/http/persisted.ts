@@ -2,7 +2,8 @@
  * Persisted operations (`PERSISTED_OPERATIONS`):
  * - `off`: documents only. A request carrying only an id gets PERSISTED_QUERY_NOT_FOUND,
  *   which Apollo's persisted-query link answers by sending the document.
- * - `allow`: documents, ids of the manifest (clients/persisted-operations.json) and
+ * - `allow`: documents, ids of the manifest (clients/persisted-operations.json, and the
+ *   retired ids old app builds still send: clients/persisted-operations.retired.json) and
  *   Apollo's automatic persisted queries (APQ): an unknown hash gets
  *   PERSISTED_QUERY_NOT_FOUND, the client resends it with the document, the hash is
  *   verified (a mismatch is refused before anything runs) and the document registered
@@ -47,7 +48,11 @@ export type PersistedMode = 'off' | 'allow' | 'only';
 /** id (sha256 hex of the body) → body */
 export type PersistedManifest = ReadonlyMap<string, string>;
 
-export const MANIFEST_PATH = fileURLToPath(new URL('../../clients/persisted-operations.json', import.meta.url));
+const clientsFile = (name: string) => fileURLToPath(new URL(`../../clients/${name}`, import.meta.url));
+/** The clients' manifest: one entry per operation name, what current app builds send. */
+export const MANIFEST_PATH = clientsFile('persisted-operations.json');
+/** Ids shipped before whose bodies changed or went (scripts/persisted-build.ts): old app builds still send them. */
+export const RETIRED_MANIFEST_PATH = clientsFile('persisted-operations.retired.json');
 
 const ManifestFile = z.object({
   format: z.literal('apollo-persisted-query-manifest'),
@@ -65,21 +70,25 @@ const ManifestFile = z.object({
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
- * Reads an Apollo persisted-query manifest.
- * @throws Error naming the file and the problem (bad JSON, bad shape, an id that is not the body's sha256)
+ * Reads Apollo persisted-query manifests, by default the clients' manifest and its retired ids,
+ * into one map: every id in either is served (and its document precompiled). Both files are
+ * required, since a missing retired file would silently break old app builds.
+ * @throws Error naming the file and the problem (missing, bad JSON, bad shape, an id that is not the body's sha256)
  */
-export function loadManifest(path = MANIFEST_PATH): PersistedManifest {
-  let parsed: z.infer<typeof ManifestFile>;
-  try {
-    parsed = ManifestFile.parse(JSON.parse(readFileSync(path, 'utf8')));
-  } catch (error) {
-    throw new Error(`Persisted-operation manifest ${path} is unusable: ${(error as Error).message}`);
-  }
+export function loadManifest(paths: readonly string[] = [MANIFEST_PATH, RETIRED_MANIFEST_PATH]): PersistedManifest {
   const manifest = new Map<string, string>();
-  for (const op of parsed.operations) {
-    if (sha256(op.body) !== op.id)
-      throw new Error(`Persisted-operation manifest ${path}: ${op.name}'s id is not the sha256 of its body`);
-    manifest.set(op.id, op.body);
+  for (const path of paths) {
+    let parsed: z.infer<typeof ManifestFile>;
+    try {
+      parsed = ManifestFile.parse(JSON.parse(readFileSync(path, 'utf8')));
+    } catch (error) {
+      throw new Error(`Persisted-operation manifest ${path} is unusable: ${(error as Error).message}`);
+    }
+    for (const op of parsed.operations) {
+      if (sha256(op.body) !== op.id)
+        throw new Error(`Persisted-operation manifest ${path}: ${op.name}'s id is not the sha256 of its body`);
+      manifest.set(op.id, op.body);
+    }
   }
   return manifest;
 }
