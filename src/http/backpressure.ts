@@ -10,10 +10,10 @@
  * gated: /health, /ready and /metrics never wait behind it.
  */
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.ts';
 import { Gate, GateAbortedError } from '../gate.ts';
 import type { MemoryWatchdog } from '../memory-watchdog.ts';
 import { requestsShed } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
 
 export type BackpressureOptions = {
   maxConcurrent: number;

@@ -9,9 +9,9 @@ import {
   StatementTimeoutError,
 } from 'slonik';
 import { inputSqlState } from '../db/input-errors.ts';
+import { ErrorCode } from '../errors.ts';
 import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
-import { ErrorCode } from '../schema/errors.ts';
 
 function isDatabaseUnavailable(error: unknown): boolean {
   return (

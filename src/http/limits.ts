@@ -19,9 +19,9 @@ import {
   visit,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.ts';
 import { Gate } from '../gate.ts';
 import { requestsShed } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
 import { coercePageVariables, operationCost, type PageVariables, UNDETERMINED } from './cost.ts';
 import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 

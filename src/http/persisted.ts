@@ -38,9 +38,9 @@ import { getOperationAST } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
+import { clientAddress } from '../client-address.ts';
+import { ErrorCode } from '../errors.ts';
 import { cacheEvents } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
-import { clientAddress } from './client-address.ts';
 
 export type PersistedMode = 'off' | 'allow' | 'only';
 
@@ -125,7 +125,7 @@ export type RegistrationOptions = {
   perMinute: number;
   /** CLIENT_IP_HEADER */
   clientIpHeader?: string;
-  /** with X-Forwarded-For: how many trusted proxies append to it (src/http/client-address.ts) */
+  /** with X-Forwarded-For: how many trusted proxies append to it (src/client-address.ts) */
   trustedProxyHops?: number;
 };
 

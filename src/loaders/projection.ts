@@ -70,3 +70,9 @@ export function columnsFor<C extends string>(fields: Iterable<string>, map: Colu
   for (const f of fields) for (const c of map[f] ?? []) columns.add(c);
   return [...columns].sort();
 }
+
+/** A column the projection should have read is missing: a bug, reported as an internal error. */
+export function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`projection did not read ${what}`);
+  return value;
+}

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.ts';
-import { authenticationRequired, badUserInput, notFound } from './errors.ts';
+import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
 import { isIdString } from './pagination.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
