@@ -25,7 +25,7 @@ export type SeedOptions = {
    * unknowable password like every other seeded user (production).
    */
   demoLogin?: boolean;
-  /** Hook for embeddings (another issue fills it): called once per committed restaurant batch with the new rows. */
+  /** Called once per committed restaurant batch with the new rows (the server and `npm run seed` embed them). */
   onRestaurantBatch?: (
     rows: { id: string; name: string; cuisineType: string; description: string; location: string }[],
   ) => Promise<void>;

@@ -23,7 +23,7 @@ export type BackpressureOptions = {
 
 const MEMORY_RETRY_AFTER_S = 5;
 
-/** A GraphQL-shaped 503 with Retry-After (the contract's overload response), before the body is read. */
+/** A GraphQL-shaped 503 with Retry-After (docs/contract.md, "HTTP": overload), before the body is read. */
 function overloaded(reason: 'memory', message: string, retryAfter: number): Response {
   return Response.json(
     { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED, reason, retryAfter } }] },

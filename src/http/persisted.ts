@@ -106,7 +106,7 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
 }
 
 const notFound = () =>
-  // Apollo's link recognises the message; the code is the contract's.
+  // Apollo's link recognises the message; the code is ours (src/errors.ts).
   createGraphQLError('PersistedQueryNotFound', {
     extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 404 } },
   });

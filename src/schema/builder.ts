@@ -47,7 +47,7 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    // `nodes` is not part of the contract.
+    // Connections expose `edges` only (schema.graphql, docs/contract.md "GraphQL"): no `nodes`.
     nodesQueryOptions: false,
     // Refuse ids of unknown types or with a non-numeric key before any loader or SQL sees them.
     decodeGlobalID: (globalID) => {
