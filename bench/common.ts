@@ -203,7 +203,7 @@ export function compileServers() {
 }
 
 /**
- * The environment a benchmarked server gets on top of the bench's own: production, and the contract's
+ * The environment a benchmarked server gets on top of the bench's own: production, and the README's
  * defaults for backpressure, cost and the pool, whatever the shell exported. The caller's `env` wins.
  */
 export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {

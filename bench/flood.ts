@@ -8,7 +8,7 @@
  * 2. The flood query: candidates sized to MAX_COST (priced with src/http/cost.ts, each checked: price ≤
  *    MAX_COST, HTTP 200, no errors), each probed for --probe seconds at 10 connections on one compiled
  *    gateway; the one with the most server CPU per answered request wins.
- * 3. --runs times, on a fresh gateway process each (compiled, NODE_ENV=production, the contract's defaults
+ * 3. --runs times, on a fresh gateway process each (compiled, NODE_ENV=production, the README's defaults
  *    from bench/common.ts, configured by src/config.ts as the real server):
  *    - baseline: the cheap query alone at a steady 20 req/s for --baseline seconds (p50, p99); idle RSS;
  *    - flood: autocannon, --connections (50) for --duration (30) seconds, the flood query; alongside, the

@@ -304,7 +304,7 @@ async function main() {
     '|---|---|',
     `| requests/s | ${gateway.requestsPerSecond} |`,
     `| p99 | ${gateway.p99Ms} ms |`,
-    `| RSS idle with the model loaded / peak under load | ${gateway.idleRssMB} MB / ${gateway.peakRssMB} MB (of the seed documents' 1 GB machine) |`,
+    `| RSS idle with the model loaded / peak under load | ${gateway.idleRssMB} MB / ${gateway.peakRssMB} MB (of a 1 GB machine) |`,
     '',
     '| recommendations (refresh: true, in-process index) | p50 | p99 | index memory |',
     '|---|---|---|---|',

@@ -25,8 +25,9 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTokenService } from '../src/auth/jwt.ts';
+import { DEMO_EMAIL } from '../src/db/demo-account.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { DEMO_EMAIL, seedDatabase } from '../src/db/seed.ts';
+import { seedDatabase } from '../src/db/seed.ts';
 import { startWireCounter } from '../test/helpers/wire-counter.ts';
 import {
   backendCpuMs,

@@ -8,7 +8,7 @@
  * page and batch limits, query limits and cost, backpressure and memory shedding, body size, persisted
  * operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off), HTTP timeouts, embeddings
  * and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL) and the log level
- * (warn unless LOG_LEVEL is set) differ from src/server.ts; bench/common.ts passes the contract's defaults.
+ * (warn unless LOG_LEVEL is set) differ from src/server.ts; bench/common.ts passes the README's defaults.
  * SIGUSR2 prints the event-loop delay since the last one (`LOOP {…}`; bench/common.ts `loopDelay()`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -7,10 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD } from '../src/db/demo-account.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
-import { DEMO_EMAIL, DEMO_PASSWORD, seedDatabase } from '../src/db/seed.ts';
+import { seedDatabase } from '../src/db/seed.ts';
 import { createLogger } from '../src/logger.ts';
 import { embedRestaurants } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';

@@ -32,7 +32,7 @@ export type AppOptions = AppDeps & {
   production: boolean;
   corsOrigins: string[];
   ready: ReadinessCheck;
-  /** unset: the contract's defaults (this and the options below) */
+  /** unset: the defaults of README's configuration table (this and the options below) */
   queryLimits?: QueryLimits;
   backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
   persisted?: {

@@ -157,7 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         globalWindowMs: e.REGISTER_GLOBAL_WINDOW_S * 1000,
       },
     },
-    // Unset: same origin only in production, any origin in development (contract).
+    // Unset: same origin only in production, any origin in development (README, CORS_ORIGINS).
     corsOrigins: e.CORS_ORIGINS
       ? e.CORS_ORIGINS.split(',')
           .map((s) => s.trim())

@@ -3,8 +3,9 @@ import { initContextCache } from '@pothos/core';
 import type { Accounts } from './auth/accounts.ts';
 import type { TokenService } from './auth/jwt.ts';
 import type { TieredCache } from './cache/tiered-cache.ts';
+import { clientAddress } from './client-address.ts';
 import type { Db } from './db/pool.ts';
-import { clientAddress } from './http/client-address.ts';
+import { unauthenticated } from './errors.ts';
 import { orderCountByUserId, orderPagesByUserId, ordersById } from './loaders/orders.ts';
 import { restaurantsById } from './loaders/restaurants.ts';
 import { similarByRestaurantId } from './loaders/similar.ts';
@@ -12,7 +13,6 @@ import { tasteProfilesByUserId } from './loaders/taste-profiles.ts';
 import { usersById } from './loaders/users.ts';
 import type { Ml } from './ml/service.ts';
 import type { Recommender } from './recommend/engine.ts';
-import { unauthenticated } from './schema/errors.ts';
 
 export type Limits = { maxPageSize: number; maxBatchKeys: number };
 export type AppDeps = {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseToml, type TomlTableWithoutBigInt, type TomlValueWithoutBigInt } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -142,103 +143,11 @@ function shellWords(text: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TOML: the subset fly.toml uses. [table], [[array.of.tables]], key = string | integer | float
-// | boolean | one-line array, comments. Anything else throws, so fly.toml stays readable here.
-// (smol-toml, which knip brings along, reads it the same; it is not a dependency of ours.)
+// TOML: read with smol-toml; integers come as numbers (its default), as the assertions compare.
 // ---------------------------------------------------------------------------------------------
 
-type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
-type TomlTable = { [key: string]: TomlValue };
-
-function parseToml(text: string): TomlTable {
-  const root: TomlTable = {};
-  let current = root;
-  const descend = (keys: string[], where: string): TomlTable => {
-    let table = root;
-    for (const key of keys) {
-      table[key] ??= {};
-      const next = table[key];
-      const last = Array.isArray(next) ? next.at(-1) : next;
-      if (typeof last !== 'object' || last === null || Array.isArray(last))
-        throw new Error(`${where}: ${key} is a value`);
-      table = last;
-    }
-    return table;
-  };
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const where = `fly.toml:${index + 1}`;
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const arrayTable = /^\[\[\s*([\w.-]+)\s*\]\]\s*(#.*)?$/.exec(line);
-    const table = /^\[\s*([\w.-]+)\s*\]\s*(#.*)?$/.exec(line);
-    if (arrayTable) {
-      const keys = arrayTable[1]!.split('.');
-      const parent = descend(keys.slice(0, -1), where);
-      const name = keys.at(-1)!;
-      parent[name] ??= [];
-      const list = parent[name];
-      if (!Array.isArray(list)) throw new Error(`${where}: ${name} is not an array of tables`);
-      current = {};
-      list.push(current);
-      return;
-    }
-    if (table) {
-      current = descend(table[1]!.split('.'), where);
-      return;
-    }
-    const pair = /^([\w-]+)\s*=\s*(.*)$/.exec(line);
-    if (!pair) throw new Error(`${where}: not in the TOML subset this test reads: ${line}`);
-    const [value, rest] = tomlValue(pair[2]!, where);
-    if (!/^\s*(#.*)?$/.test(rest)) throw new Error(`${where}: unexpected "${rest}"`);
-    if (pair[1]! in current) throw new Error(`${where}: ${pair[1]} set twice`);
-    current[pair[1]!] = value;
-  });
-  return root;
-}
-
-function tomlValue(text: string, where: string): [TomlValue, string] {
-  const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' };
-  if (text.startsWith('"""') || text.startsWith("'''")) throw new Error(`${where}: multi-line strings not supported`);
-  if (text.startsWith('"')) {
-    let value = '';
-    for (let i = 1; i < text.length; i++) {
-      const c = text[i]!;
-      if (c === '"') return [value, text.slice(i + 1)];
-      if (c !== '\\') {
-        value += c;
-        continue;
-      }
-      const e = text[++i] ?? '';
-      if (e === 'u') {
-        value += String.fromCodePoint(Number.parseInt(text.slice(i + 1, i + 5), 16));
-        i += 4;
-      } else if (e in ESCAPES) value += ESCAPES[e];
-      else throw new Error(`${where}: bad escape \\${e}`);
-    }
-    throw new Error(`${where}: unterminated string`);
-  }
-  if (text.startsWith("'")) {
-    const end = text.indexOf("'", 1);
-    if (end < 0) throw new Error(`${where}: unterminated string`);
-    return [text.slice(1, end), text.slice(end + 1)];
-  }
-  if (text.startsWith('[')) {
-    const items: TomlValue[] = [];
-    let rest = text.slice(1).trimStart();
-    while (!rest.startsWith(']')) {
-      const [item, after] = tomlValue(rest, where);
-      items.push(item);
-      rest = after.trimStart();
-      if (rest.startsWith(',')) rest = rest.slice(1).trimStart();
-      else if (!rest.startsWith(']')) throw new Error(`${where}: bad array`);
-    }
-    return [items, rest.slice(1)];
-  }
-  const literal = /^(true|false|[+-]?\d[\d_]*(\.\d+)?)(.*)$/s.exec(text);
-  if (!literal) throw new Error(`${where}: not a value this test reads: ${text}`);
-  const word = literal[1]!;
-  return [word === 'true' ? true : word === 'false' ? false : Number(word.replaceAll('_', '')), literal[3]!];
-}
+type TomlValue = TomlValueWithoutBigInt;
+type TomlTable = TomlTableWithoutBigInt;
 
 /** Fly durations: "15s", "1m30s", "500ms", or a bare number of seconds (kill_timeout). */
 function seconds(value: TomlValue | undefined): number {
@@ -305,7 +214,7 @@ const stages = parseDockerfile(read('Dockerfile'));
 const runtime = stages.at(-1)!;
 const runtimeEnv = envOf(runtime);
 const stageNamed = (name: string | undefined) => stages.find((s) => s.name === name);
-const fly = parseToml(read('fly.toml'));
+const fly = parseToml(read('fly.toml'), { unsafeKeyBehaviour: 'throw' });
 const flyEnv = table(fly.env, '[env]') as Record<string, string>;
 const http = table(fly.http_service, '[http_service]');
 const defaults = loadConfig({});

@@ -1,221 +1,322 @@
 /**
- * Error contract: every bad request gets `extensions.code` and a helpful message,
- * never a stack or SQL, and the app keeps answering good queries afterwards.
+ * Errors: bad input, bad credentials and foreign ids get a clear error with an `extensions.code`
+ * of docs/contract.md ("Error codes"), never a stack trace or SQL, and the process keeps
+ * answering: after every refused request a good query still works.
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
+import { expectErrorShape, expectNoLeaks } from './helpers/errors.ts';
 import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
 
-/** Copied from test/helpers/app.ts (the secret the test app signs with). */
-const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+/** The secret test/helpers/app.ts signs with (not exported there). */
+const APP_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 const ISSUER = 'tastematch-gateway';
 const AUDIENCE = 'tastematch';
+
+const GOOD = `{ restaurants(first: 1) { edges { node { id } } } }`;
 
 let t: TestApp;
 let restaurantIds: string[];
 let userA: string;
 let userB: string;
 let tokenA: string;
-let orderOfA: string;
-let orderOfB: string;
+let ordersOfA: string[];
+let ordersOfB: string[];
 
 const gid = (type: string, id: string | number) => Buffer.from(`${type}:${id}`).toString('base64');
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-const GOOD = `{ restaurants(first: 2) { edges { node { id name } } } }`;
+type ErrorBody = GraphQLResponse['body'];
 
-/** Asserts the error shape, no leaks, then that a good query still works. */
-async function expectError(r: GraphQLResponse, code: string, message: RegExp) {
-  const text = JSON.stringify(r.body);
-  expect(r.body.errors, text).toBeDefined();
-  expect(r.body.errors![0]!.extensions?.code, text).toBe(code);
-  expect(r.body.errors![0]!.message, text).toMatch(message);
-  for (const e of r.body.errors!) expect(e.extensions?.code, text).toBeTruthy();
-  expect(text).not.toContain('at /');
-  expect(text).not.toMatch(/SELECT/i);
-  expect(text).not.toContain('stacktrace');
-  const good = await t.gql<{ restaurants: { edges: unknown[] } }>(GOOD);
-  expect(good.body.errors).toBeUndefined();
-  expect(good.body.data?.restaurants.edges).toHaveLength(2);
+async function expectGoodQueryWorks() {
+  const good = await t.gql<{ restaurants: { edges: { node: { id: string } }[] } }>(GOOD);
+  expect(good.status).toBe(200);
+  expect(good.body.errors, JSON.stringify(good.body.errors)).toBeUndefined();
+  expect(good.body.data?.restaurants.edges).toHaveLength(1);
+}
+
+/** The error shape (test/helpers/errors.ts), then a good query still works. Returns the first error. */
+async function expectBad(r: GraphQLResponse, code: string, message: RegExp) {
+  const first = expectErrorShape(r.body, code, message);
+  await expectGoodQueryWorks();
+  return first;
 }
 
 beforeAll(async () => {
   t = await createTestApp();
-  restaurantIds = await insertRestaurants(t.db, 30);
-  userA = await insertUser(t.db, 'a@example.com');
-  userB = await insertUser(t.db, 'b@example.com');
-  await insertOrders(t.db, userA, restaurantIds, 3);
-  await insertOrders(t.db, userB, restaurantIds, 3);
-  const [a] = await t.db.sql<{ id: string }>(`SELECT id FROM orders WHERE user_id = $1 ORDER BY id LIMIT 1`, [userA]);
-  const [b] = await t.db.sql<{ id: string }>(`SELECT id FROM orders WHERE user_id = $1 ORDER BY id LIMIT 1`, [userB]);
-  orderOfA = String(a!.id);
-  orderOfB = String(b!.id);
+  restaurantIds = await insertRestaurants(t.db, 25);
+  userA = await insertUser(t.db, 'alice@example.com');
+  userB = await insertUser(t.db, 'bob@example.com');
+  await insertOrders(t.db, userA, restaurantIds, 4);
+  await insertOrders(t.db, userB, restaurantIds, 4);
+  const orderIds = async (user: string) =>
+    (await t.db.sql<{ id: string }>(`SELECT id FROM orders WHERE user_id = $1 ORDER BY id`, [user])).map((r) =>
+      String(r.id),
+    );
+  ordersOfA = await orderIds(userA);
+  ordersOfB = await orderIds(userB);
   tokenA = await t.tokenFor(userA);
 });
 afterAll(() => t?.close());
 
-describe('restaurant(id:) and node(id:)', () => {
-  const RESTAURANT = `query($id: ID!) { restaurant(id: $id) { id name } }`;
-  const NODE = `query($id: ID!) { node(id: $id) { id } }`;
+describe('restaurant(id:)', () => {
+  const Q = `query R($id: ID!) { restaurant(id: $id) { id name } }`;
 
-  it('a well-formed id finds the restaurant', async () => {
-    const r = await t.gql<{ restaurant: { id: string } }>(RESTAURANT, { id: gid('Restaurant', restaurantIds[0]!) });
+  it('a real id is found (control)', async () => {
+    const id = gid('Restaurant', restaurantIds[0]!);
+    const r = await t.gql<{ restaurant: { id: string; name: string } }>(Q, { id });
     expect(r.body.errors).toBeUndefined();
-    expect(r.body.data?.restaurant.id).toBe(gid('Restaurant', restaurantIds[0]!));
+    expect(r.body.data?.restaurant.id).toBe(id);
   });
 
-  for (const id of ['nope', '', '!!!', gid('Restaurant', 'abc'), gid('Restaurant', '')]) {
-    it(`restaurant(id: ${JSON.stringify(id)}) is BAD_USER_INPUT`, async () => {
-      await expectError(await t.gql(RESTAURANT, { id }), 'BAD_USER_INPUT', /id/i);
+  const malformed: [string, string][] = [
+    ['"nope"', 'nope'],
+    ['the empty string', ''],
+    ['base64 garbage', Buffer.from([0xff, 0xfe, 0x00, 0x13, 0x37, 0x99]).toString('base64')],
+    ['base64 of text without a colon', Buffer.from('Restaurant1').toString('base64')],
+    ['a non-numeric key', gid('Restaurant', 'abc')],
+    ['an empty key', gid('Restaurant', '')],
+    ['a negative key', gid('Restaurant', -1)],
+    ['a key with SQL in it', gid('Restaurant', '1 OR 1=1; --')],
+    ['an unknown type', gid('Pizza', 1)],
+    ['not base64 at all', '%%%%'],
+    ['punctuation only', '!!!'],
+  ];
+  for (const [name, id] of malformed) {
+    it(`${name} is BAD_USER_INPUT`, async () => {
+      const r = await t.gql(Q, { id });
+      const e = await expectBad(r, 'BAD_USER_INPUT', /id/i);
+      expect(e.message).not.toMatch(/unexpected/i);
     });
   }
 
-  it('restaurant(id:) as a literal "nope" is BAD_USER_INPUT', async () => {
-    await expectError(await t.gql(`{ restaurant(id: "nope") { id } }`), 'BAD_USER_INPUT', /id/i);
+  it('a malformed id as a literal in the document is BAD_USER_INPUT too', async () => {
+    await expectBad(await t.gql(`{ restaurant(id: "nope") { id } }`), 'BAD_USER_INPUT', /id/i);
   });
 
-  it('a well-formed missing restaurant id is NOT_FOUND', async () => {
-    const r = await t.gql(RESTAURANT, { id: gid('Restaurant', 999999) });
-    await expectError(r, 'NOT_FOUND', /^Restaurant not found$/);
+  it('a well-formed Restaurant id that does not exist is NOT_FOUND', async () => {
+    const r = await t.gql(Q, { id: gid('Restaurant', 999999) });
+    await expectBad(r, 'NOT_FOUND', /^Restaurant not found$/);
     expect(r.body.data?.restaurant ?? null).toBeNull();
   });
 
-  it("another type's id (User:1) is BAD_USER_INPUT", async () => {
-    await expectError(await t.gql(RESTAURANT, { id: gid('User', 1) }), 'BAD_USER_INPUT', /Restaurant|type|id/i);
+  it('the largest bigint id that does not exist is NOT_FOUND', async () => {
+    await expectBad(await t.gql(Q, { id: gid('Restaurant', '9223372036854775807') }), 'NOT_FOUND', /not found/);
   });
 
-  it('node(id:) finds a restaurant', async () => {
-    const r = await t.gql<{ node: { id: string } }>(NODE, { id: gid('Restaurant', restaurantIds[1]!) });
+  it('a 19-digit id beyond the bigint range is not an internal error (BAD_USER_INPUT or NOT_FOUND)', async () => {
+    const r = await t.gql(Q, { id: gid('Restaurant', '9999999999999999999') });
+    const text = JSON.stringify(r.body);
+    expect(['BAD_USER_INPUT', 'NOT_FOUND'], text).toContain(r.body.errors?.[0]?.extensions?.code);
+    expectNoLeaks(r.body);
+    await expectGoodQueryWorks();
+  });
+
+  it("another type's id (User:1) is BAD_USER_INPUT naming the expected type", async () => {
+    await expectBad(await t.gql(Q, { id: gid('User', 1) }), 'BAD_USER_INPUT', /Restaurant/);
+  });
+
+  it('an Order id is BAD_USER_INPUT for restaurant(id:) as well', async () => {
+    await expectBad(await t.gql(Q, { id: gid('Order', ordersOfA[0]!) }), 'BAD_USER_INPUT', /Restaurant/);
+  });
+});
+
+describe('node(id:)', () => {
+  const Q = `query N($id: ID!) { node(id: $id) { id ... on Restaurant { name } } }`;
+
+  it('a real Restaurant id is found (control)', async () => {
+    const id = gid('Restaurant', restaurantIds[2]!);
+    const r = await t.gql<{ node: { id: string; name: string } }>(Q, { id });
     expect(r.body.errors).toBeUndefined();
-    expect(r.body.data?.node.id).toBe(gid('Restaurant', restaurantIds[1]!));
+    expect(r.body.data?.node.id).toBe(id);
   });
 
-  it('node(id:) missing is NOT_FOUND', async () => {
-    await expectError(await t.gql(NODE, { id: gid('Restaurant', 999999) }), 'NOT_FOUND', /^Restaurant not found$/);
-  });
+  for (const type of ['Restaurant', 'Order', 'User']) {
+    it(`a missing ${type} id is NOT_FOUND ("${type} not found")`, async () => {
+      const r = await t.gql(Q, { id: gid(type, 999999) }, { token: tokenA });
+      await expectBad(r, 'NOT_FOUND', new RegExp(`^${type} not found$`));
+    });
+  }
 
-  for (const id of ['nope', '', gid('Nope', 1), gid('Restaurant', 'x')]) {
-    it(`node(id: ${JSON.stringify(id)}) is BAD_USER_INPUT`, async () => {
-      await expectError(await t.gql(NODE, { id }), 'BAD_USER_INPUT', /id|type/i);
+  for (const [name, id] of [
+    ['"nope"', 'nope'],
+    ['the empty string', ''],
+    ['base64 garbage', Buffer.from([0xde, 0xad, 0xbe, 0xef]).toString('base64')],
+    ['an unknown type', gid('Pizza', 1)],
+    ['a non-numeric Order key', gid('Order', 'x')],
+    ['a non-numeric Restaurant key', gid('Restaurant', 'x')],
+  ] as const) {
+    it(`a malformed id (${name}) is BAD_USER_INPUT`, async () => {
+      await expectBad(await t.gql(Q, { id }), 'BAD_USER_INPUT', /id/i);
     });
   }
 });
 
 describe('cursors', () => {
-  const PAGE = `query($after: String, $o: RestaurantOrder) {
-    restaurants(first: 5, after: $after, orderBy: $o) { edges { node { id } } pageInfo { endCursor } } }`;
+  const Q = `query P($after: String, $orderBy: RestaurantOrder) {
+    restaurants(first: 3, after: $after, orderBy: $orderBy) { edges { node { id } } pageInfo { endCursor } } }`;
 
-  async function cursorFor(order: string) {
-    const r = await t.gql<{ restaurants: { pageInfo: { endCursor: string } } }>(PAGE, { o: order });
+  async function realCursor(orderBy: string): Promise<string> {
+    const r = await t.gql<{ restaurants: { pageInfo: { endCursor: string } } }>(Q, { orderBy });
     expect(r.body.errors).toBeUndefined();
     return r.body.data!.restaurants.pageInfo.endCursor;
   }
 
-  it('a real cursor works', async () => {
-    const r = await t.gql(PAGE, { o: 'RATING_DESC', after: await cursorFor('RATING_DESC') });
+  it('a real cursor continues (control)', async () => {
+    const after = await realCursor('RATING_DESC');
+    const r = await t.gql(Q, { orderBy: 'RATING_DESC', after });
     expect(r.body.errors).toBeUndefined();
   });
 
-  const bad: [string, () => Promise<string> | string][] = [
-    ['garbage', () => 'garbage'],
-    ['standard base64 of garbage', () => Buffer.from('{{{').toString('base64')],
-    ['base64 JSON object', () => b64url({ rating: 4, id: 1 })],
-    ['base64 JSON array, wrong kind', () => b64url(['nope', 4, '1'])],
-    ['base64 JSON array, right kind, missing id', () => b64url(['restaurants:RATING_DESC', 4])],
-    ['base64 JSON array, right kind, string rating', () => b64url(['restaurants:RATING_DESC', '4', '1'])],
-    ['base64 JSON array, right kind, rating 99', () => b64url(['restaurants:RATING_DESC', 99, '1'])],
-    ['base64 JSON array, right kind, id not a number', () => b64url(['restaurants:RATING_DESC', 4, "1'; --"])],
-    ['base64 JSON array, right kind, extra value', () => b64url(['restaurants:RATING_DESC', 4, '1', 'x'])],
-    ['base64 JSON null', () => b64url(null)],
-    ['an orders cursor', () => b64url(['orders:DATE_DESC', '2026-01-01T00:00:00.000Z', '1'])],
-    ['a NAME_ASC cursor with RATING_DESC', () => cursorFor('NAME_ASC')],
-    ['an ID_ASC cursor with RATING_DESC', () => cursorFor('ID_ASC')],
-    ['a 5000-char cursor', () => 'a'.repeat(5000)],
-    ['a 5000-char valid-looking cursor', () => b64url(['restaurants:RATING_DESC', 4, '1'.repeat(3000)])],
+  const cases: [string, string, () => string | Promise<string>][] = [
+    ['"garbage"', 'RATING_DESC', () => 'garbage'],
+    ['base64 of a JSON object', 'RATING_DESC', () => b64url({ rating: 4, id: '1' })],
+    ['base64 of JSON null', 'RATING_DESC', () => b64url(null)],
+    ['base64 of a JSON array with only the kind', 'RATING_DESC', () => b64url(['restaurants:RATING_DESC'])],
+    ['base64 of a JSON array with wrong value types', 'RATING_DESC', () => b64url(['restaurants:RATING_DESC', 'x', 1])],
+    [
+      'base64 of a JSON array with a rating out of range',
+      'RATING_DESC',
+      () => b64url(['restaurants:RATING_DESC', 6, '1']),
+    ],
+    [
+      'base64 of a JSON array with a nested object',
+      'RATING_DESC',
+      () => b64url(['restaurants:RATING_DESC', { a: 1 }, '1']),
+    ],
+    ['base64 of a JSON array of an unknown kind', 'RATING_DESC', () => b64url(['restaurants:SIDEWAYS', 4, '1'])],
+    ['base64 of a JSON array of a kind from nowhere', 'RATING_DESC', () => b64url(['nope', 4, '1'])],
+    ['base64 of a JSON array without its id', 'RATING_DESC', () => b64url(['restaurants:RATING_DESC', 4])],
+    ['base64 of a JSON array with a string rating', 'RATING_DESC', () => b64url(['restaurants:RATING_DESC', '4', '1'])],
+    ['base64 of a JSON array with SQL as id', 'RATING_DESC', () => b64url(['restaurants:RATING_DESC', 4, "1'; --"])],
+    [
+      'base64 of a JSON array with an extra value',
+      'RATING_DESC',
+      () => b64url(['restaurants:RATING_DESC', 4, '1', 'x']),
+    ],
+    ['an orders cursor', 'RATING_DESC', () => b64url(['orders:DATE_DESC', '2026-01-01T00:00:00.000Z', '1'])],
+    ['standard base64 with padding and +/', 'RATING_DESC', () => Buffer.from('[[[>>>??').toString('base64')],
+    ['a NAME_ASC cursor used with RATING_DESC', 'RATING_DESC', () => realCursor('NAME_ASC')],
+    ['a RATING_DESC cursor used with RATING_ASC', 'RATING_ASC', () => realCursor('RATING_DESC')],
+    ['an ID_ASC cursor used with NAME_DESC', 'NAME_DESC', () => realCursor('ID_ASC')],
+    ['an over-long cursor (5000 chars)', 'RATING_DESC', () => 'A'.repeat(5000)],
+    [
+      'an over-long cursor that is valid base64url JSON',
+      'RATING_DESC',
+      () => b64url(['restaurants:RATING_DESC', 4, '1', 'x'.repeat(4000)]),
+    ],
   ];
-  for (const [name, make] of bad) {
+  for (const [name, orderBy, make] of cases) {
     it(`${name} is BAD_USER_INPUT`, async () => {
       const after = await make();
-      await expectError(await t.gql(PAGE, { o: 'RATING_DESC', after }), 'BAD_USER_INPUT', /cursor/i);
+      const e = await expectBad(await t.gql(Q, { orderBy, after }), 'BAD_USER_INPUT', /cursor/i);
+      expect(e.extensions?.argument).toBe('after');
     });
   }
 
-  it('a RATING_DESC cursor with NAME_ASC is BAD_USER_INPUT', async () => {
-    const after = await cursorFor('RATING_DESC');
-    await expectError(await t.gql(PAGE, { o: 'NAME_ASC', after }), 'BAD_USER_INPUT', /cursor/i);
-  });
-
-  it('a garbage orders cursor is BAD_USER_INPUT', async () => {
-    await expectError(
-      await t.gql(`{ me { orders(after: "garbage") { edges { node { id } } } } }`, {}, { token: tokenA }),
+  it('an over-long cursor as a literal in the document is BAD_USER_INPUT', async () => {
+    await expectBad(
+      await t.gql(`{ restaurants(first: 2, after: "${'z'.repeat(5000)}") { edges { node { id } } } }`),
       'BAD_USER_INPUT',
       /cursor/i,
     );
   });
 
-  it('a restaurants cursor on orders is BAD_USER_INPUT', async () => {
-    const after = await cursorFor('RATING_DESC');
-    await expectError(
-      await t.gql(
-        `query($a: String) { me { orders(after: $a) { edges { node { id } } } } }`,
-        { a: after },
-        {
-          token: tokenA,
-        },
-      ),
-      'BAD_USER_INPUT',
-      /cursor/i,
-    );
+  // Forged cursors that pass the shape checks but hold values PostgreSQL refuses: still the
+  // user's input, so BAD_USER_INPUT, not an internal error.
+  const forged: [string, string, unknown[]][] = [
+    ['ID_ASC with an id beyond bigint', 'ID_ASC', ['restaurants:ID_ASC', '9999999999999999999']],
+    ['RATING_DESC with an id beyond bigint', 'RATING_DESC', ['restaurants:RATING_DESC', 4, '9999999999999999999']],
+    ['NAME_ASC with a NUL character in the name', 'NAME_ASC', ['restaurants:NAME_ASC', 'a\u0000b', '1']],
+  ];
+  for (const [name, orderBy, json] of forged) {
+    it(`a forged cursor: ${name} is BAD_USER_INPUT`, async () => {
+      await expectBad(await t.gql(Q, { orderBy, after: b64url(json) }), 'BAD_USER_INPUT', /cursor/i);
+    });
+  }
+
+  describe('orders cursors', () => {
+    const O = `query O($after: String) { me { orders(first: 2, after: $after) { edges { node { id } } } } }`;
+    const bad: [string, string][] = [
+      ['garbage', 'garbage'],
+      ['a restaurants cursor', b64url(['restaurants:RATING_DESC', 4, '1'])],
+      ['a date that is not a date', b64url(['orders:DATE_DESC', 'yesterday', '1'])],
+      ['a date PostgreSQL refuses (year 0000)', b64url(['orders:DATE_DESC', '0000-01-01T00:00:00Z', '1'])],
+      ['an offset PostgreSQL refuses (+99:00)', b64url(['orders:DATE_DESC', '2026-01-01T00:00:00+99:00', '1'])],
+      ['an id beyond bigint', b64url(['orders:DATE_DESC', '2026-01-01T00:00:00.000Z', '9999999999999999999'])],
+    ];
+    for (const [name, after] of bad) {
+      it(`${name} is BAD_USER_INPUT`, async () => {
+        await expectBad(await t.gql(O, { after }, { token: tokenA }), 'BAD_USER_INPUT', /cursor/i);
+      });
+    }
   });
 });
 
 describe('first', () => {
-  const PAGE = `query($first: Int) { restaurants(first: $first) { edges { node { id } } } }`;
-  const ORDERS = `query($first: Int) { me { orders(first: $first) { edges { node { id } } } } }`;
+  const R = `query R($first: Int) { restaurants(first: $first) { edges { node { id } } } }`;
+  const O = `query O($first: Int) { me { orders(first: $first) { edges { node { id } } } } }`;
 
   for (const first of [0, -1, 101, 1_000_000]) {
-    it(`restaurants(first: ${first}) is BAD_USER_INPUT with limit 100`, async () => {
-      const r = await t.gql(PAGE, { first });
-      await expectError(r, 'BAD_USER_INPUT', /first.*100/);
-      expect(r.body.errors![0]!.extensions?.limit).toBe(100);
+    it(`restaurants(first: ${first}) is BAD_USER_INPUT with extensions.limit 100`, async () => {
+      const e = await expectBad(await t.gql(R, { first }), 'BAD_USER_INPUT', /"first" must be between 1 and 100/);
+      expect(e.extensions?.limit).toBe(100);
+      expect(e.extensions?.argument).toBe('first');
     });
-    it(`me.orders(first: ${first}) is BAD_USER_INPUT with limit 100`, async () => {
-      const r = await t.gql(ORDERS, { first }, { token: tokenA });
-      await expectError(r, 'BAD_USER_INPUT', /first.*100/);
-      expect(r.body.errors![0]!.extensions?.limit).toBe(100);
+    it(`me { orders(first: ${first}) } is BAD_USER_INPUT with extensions.limit 100`, async () => {
+      const e = await expectBad(
+        await t.gql(O, { first }, { token: tokenA }),
+        'BAD_USER_INPUT',
+        /"first" must be between 1 and 100/,
+      );
+      expect(e.extensions?.limit).toBe(100);
     });
   }
 
-  it('restaurants(first: 0) as a literal', async () => {
-    const r = await t.gql(`{ restaurants(first: 0) { edges { node { id } } } }`);
-    await expectError(r, 'BAD_USER_INPUT', /first/);
-    expect(r.body.errors![0]!.extensions?.limit).toBe(100);
+  it('restaurants(first: 0) written as a literal is BAD_USER_INPUT', async () => {
+    const e = await expectBad(
+      await t.gql(`{ restaurants(first: 0) { edges { node { id } } } }`),
+      'BAD_USER_INPUT',
+      /first/,
+    );
+    expect(e.extensions?.limit).toBe(100);
   });
 
-  it('first: null falls back to the default', async () => {
-    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(PAGE, { first: null });
+  it('me { orders(first: 0) } written as a literal is BAD_USER_INPUT', async () => {
+    const e = await expectBad(
+      await t.gql(`{ me { orders(first: 0) { edges { node { id } } } } }`, {}, { token: tokenA }),
+      'BAD_USER_INPUT',
+      /first/,
+    );
+    expect(e.extensions?.limit).toBe(100);
+  });
+
+  it('first: null falls back to the default (20)', async () => {
+    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(R, { first: null });
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data?.restaurants.edges).toHaveLength(20);
   });
 
-  it('first: 2.5 (not an Int) is BAD_USER_INPUT', async () => {
-    await expectError(await t.gql(PAGE, { first: 2.5 }), 'BAD_USER_INPUT', /Int/);
+  it('first: 2.5 and first: 2^31 (not an Int) are BAD_USER_INPUT', async () => {
+    await expectBad(await t.gql(R, { first: 2.5 }), 'BAD_USER_INPUT', /Int/);
+    await expectBad(await t.gql(R, { first: 2 ** 31 }), 'BAD_USER_INPUT', /Int/);
+    await expectBad(await t.gql(R, { first: '10' }), 'BAD_USER_INPUT', /Int/);
   });
 
-  it('first: 100 works for restaurants and orders', async () => {
-    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(PAGE, { first: 100 });
+  it('first: 100 works for restaurants and for orders', async () => {
+    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(R, { first: 100 });
     expect(r.body.errors).toBeUndefined();
-    expect(r.body.data?.restaurants.edges).toHaveLength(30);
-    const o = await t.gql<{ me: { orders: { edges: unknown[] } } }>(ORDERS, { first: 100 }, { token: tokenA });
+    expect(r.body.data?.restaurants.edges).toHaveLength(25);
+    const o = await t.gql<{ me: { orders: { edges: unknown[] } } }>(O, { first: 100 }, { token: tokenA });
     expect(o.body.errors).toBeUndefined();
-    expect(o.body.data?.me.orders.edges).toHaveLength(3);
+    expect(o.body.data?.me.orders.edges).toHaveLength(4);
   });
 });
 
 describe('arguments and documents', () => {
-  it('an unknown enum literal is BAD_USER_INPUT', async () => {
-    await expectError(
+  it('an unknown enum value as a literal is BAD_USER_INPUT', async () => {
+    await expectBad(
       await t.gql(`{ restaurants(orderBy: RATING_SIDEWAYS) { edges { node { id } } } }`),
       'BAD_USER_INPUT',
       /RATING_SIDEWAYS/,
@@ -223,17 +324,25 @@ describe('arguments and documents', () => {
   });
 
   it('an unknown enum value in a variable is BAD_USER_INPUT', async () => {
-    await expectError(
+    await expectBad(
       await t.gql(`query($o: RestaurantOrder) { restaurants(orderBy: $o) { edges { node { id } } } }`, {
         o: 'RATING_SIDEWAYS',
       }),
       'BAD_USER_INPUT',
-      /RATING_SIDEWAYS|RestaurantOrder/,
+      /RATING_SIDEWAYS/,
+    );
+  });
+
+  it('an enum value as a string literal is BAD_USER_INPUT', async () => {
+    await expectBad(
+      await t.gql(`{ restaurants(orderBy: "NAME_ASC") { edges { node { id } } } }`),
+      'BAD_USER_INPUT',
+      /RestaurantOrder|NAME_ASC/,
     );
   });
 
   it('an unknown priceRange is BAD_USER_INPUT', async () => {
-    await expectError(
+    await expectBad(
       await t.gql(`query($p: PriceRange) { restaurants(priceRange: $p) { edges { node { id } } } }`, { p: 'low' }),
       'BAD_USER_INPUT',
       /PriceRange|low/,
@@ -242,190 +351,282 @@ describe('arguments and documents', () => {
 
   for (const minRating of [7, -0.5, 5.01]) {
     it(`minRating: ${minRating} is BAD_USER_INPUT`, async () => {
-      await expectError(
+      const e = await expectBad(
         await t.gql(`query($m: Float) { restaurants(minRating: $m) { edges { node { id } } } }`, { m: minRating }),
         'BAD_USER_INPUT',
-        /minRating.*0.*5/,
+        /minRating/,
       );
+      expect(e.message).toMatch(/0 and 5/);
     });
   }
 
   it('minRating: 7 as a literal is BAD_USER_INPUT', async () => {
-    await expectError(
+    await expectBad(
       await t.gql(`{ restaurants(minRating: 7) { edges { node { id } } } }`),
       'BAD_USER_INPUT',
       /minRating/,
     );
   });
 
-  it('a search of 201 characters is BAD_USER_INPUT; 200 is fine', async () => {
+  it('minRating: 5 and 0 are fine', async () => {
+    for (const m of [0, 5]) {
+      const r = await t.gql(`query($m: Float) { restaurants(minRating: $m) { edges { node { id } } } }`, { m });
+      expect(r.body.errors).toBeUndefined();
+    }
+  });
+
+  it('a search of 201 characters is BAD_USER_INPUT; 200 works', async () => {
     const Q = `query($s: String) { restaurants(search: $s) { edges { node { id } } } }`;
-    await expectError(await t.gql(Q, { s: 'a'.repeat(201) }), 'BAD_USER_INPUT', /search.*200/);
-    const ok = await t.gql(Q, { s: 'a'.repeat(200) });
+    await expectBad(await t.gql(Q, { s: 'x'.repeat(201) }), 'BAD_USER_INPUT', /search.*200/);
+    await expectBad(await t.gql(Q, { s: 'x'.repeat(10_000) }), 'BAD_USER_INPUT', /search/);
+    const ok = await t.gql(Q, { s: 'x'.repeat(200) });
     expect(ok.body.errors).toBeUndefined();
   });
 
   it('a cuisine of 101 characters is BAD_USER_INPUT', async () => {
-    await expectError(
+    await expectBad(
       await t.gql(`query($c: String) { restaurants(cuisine: $c) { edges { node { id } } } }`, { c: 'x'.repeat(101) }),
       'BAD_USER_INPUT',
       /cuisine/,
     );
   });
 
-  it('a syntax error is BAD_USER_INPUT', async () => {
-    await expectError(await t.gql(`{ restaurants(first: 1 { edges }`), 'BAD_USER_INPUT', /Syntax Error/i);
+  it('a search containing a NUL character is not an internal error', async () => {
+    // PostgreSQL text cannot hold NUL: the app must answer (no match, or BAD_USER_INPUT), not fail.
+    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(
+      `query($s: String) { restaurants(search: $s) { edges { node { id } } } }`,
+      { s: 'pizza\u0000' },
+    );
+    const text = JSON.stringify(r.body);
+    if (r.body.errors) expect(r.body.errors[0]!.extensions?.code, text).toBe('BAD_USER_INPUT');
+    else expect(r.body.data?.restaurants.edges).toEqual([]);
+    expectNoLeaks(r.body);
+    await expectGoodQueryWorks();
+  });
+
+  it('a cuisine containing a NUL character is not an internal error', async () => {
+    const r = await t.gql<{ restaurants: { edges: unknown[] } }>(
+      `query($c: String) { restaurants(cuisine: $c) { edges { node { id } } } }`,
+      { c: 'thai\u0000' },
+    );
+    const text = JSON.stringify(r.body);
+    if (r.body.errors) expect(r.body.errors[0]!.extensions?.code, text).toBe('BAD_USER_INPUT');
+    else expect(r.body.data?.restaurants.edges).toEqual([]);
+    expectNoLeaks(r.body);
+    await expectGoodQueryWorks();
+  });
+
+  it('a syntax error in the document is BAD_USER_INPUT', async () => {
+    await expectBad(await t.gql(`{ restaurants(first: 1) { edges { node { id } }`), 'BAD_USER_INPUT', /Syntax Error/);
+    await expectBad(await t.gql(`query { restaurants(first: ) }`), 'BAD_USER_INPUT', /Syntax Error/);
   });
 
   it('an unknown field is BAD_USER_INPUT', async () => {
-    await expectError(
-      await t.gql(`{ restaurants { edges { node { id secretSauce } } } }`),
+    await expectBad(
+      await t.gql(`{ restaurants(first: 1) { edges { node { id secretSauce } } } }`),
       'BAD_USER_INPUT',
       /secretSauce/,
     );
   });
 
+  it('an unknown argument is BAD_USER_INPUT', async () => {
+    await expectBad(
+      await t.gql(`{ restaurants(first: 1, sortBy: "x") { edges { node { id } } } }`),
+      'BAD_USER_INPUT',
+      /sortBy/,
+    );
+  });
+
   it('a missing required variable is BAD_USER_INPUT', async () => {
-    await expectError(await t.gql(`query($id: ID!) { restaurant(id: $id) { id } }`, {}), 'BAD_USER_INPUT', /\$id/);
+    await expectBad(await t.gql(`query($id: ID!) { restaurant(id: $id) { id } }`, {}), 'BAD_USER_INPUT', /\$id/);
+  });
+
+  it('a request body that is not JSON is refused with a code, and the app keeps answering', async () => {
+    const response = await t.app.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: '{"query": "{ restaurants { edges',
+    });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    const body = (await response.json()) as ErrorBody;
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expectNoLeaks(body);
+    await expectGoodQueryWorks();
   });
 });
 
 describe('authentication', () => {
   const ME = `{ me { id name } }`;
-  const key = new TextEncoder().encode(TEST_JWT_SECRET);
+  const OTHER_SECRET = 'another-secret-another-secret-another-secret-42';
 
-  function signed(opts: {
-    secret?: Uint8Array;
-    alg?: string;
-    sub?: string;
-    iss?: string;
-    aud?: string;
-    exp?: number | string;
-  }) {
+  /** A token for userA signed with the app's secret, unless a claim or the header says otherwise. */
+  function sign(
+    opts: {
+      secret?: string;
+      alg?: string;
+      sub?: string | null;
+      iss?: string;
+      aud?: string;
+      exp?: number | string;
+      iat?: number;
+    } = {},
+  ) {
     let jwt = new SignJWT({})
       .setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT' })
-      .setSubject(opts.sub ?? userA)
       .setIssuer(opts.iss ?? ISSUER)
       .setAudience(opts.aud ?? AUDIENCE)
-      .setIssuedAt();
+      .setIssuedAt(opts.iat);
+    if (opts.sub !== null) jwt = jwt.setSubject(opts.sub ?? userA);
     jwt = jwt.setExpirationTime(opts.exp ?? '1h');
-    return jwt.sign(opts.secret ?? key);
+    return jwt.sign(new TextEncoder().encode(opts.secret ?? APP_SECRET));
   }
 
-  async function expectUnauthenticated(headers: Record<string, string>) {
-    const r = await t.gql(ME, {}, { headers });
-    await expectError(r, 'UNAUTHENTICATED', /token|Bearer/i);
-    expect(r.status).toBe(401);
+  async function expectUnauthenticated(r: GraphQLResponse) {
+    expect(r.status, JSON.stringify(r.body)).toBe(401);
     expect(r.body.data ?? null).toBeNull();
-    return r;
+    return expectBad(r, 'UNAUTHENTICATED', /token|Bearer/i);
   }
 
-  it('a token from the helper works, and one signed here with the same secret too', async () => {
-    const r = await t.gql<{ me: { id: string } }>(ME, {}, { token: tokenA });
-    expect(r.body.errors).toBeUndefined();
-    expect(r.body.data?.me.id).toBe(gid('User', userA));
-    const mine = await t.gql<{ me: { id: string } }>(ME, {}, { token: await signed({}) });
-    expect(mine.body.errors).toBeUndefined();
-    expect(mine.body.data?.me.id).toBe(gid('User', userA));
+  it('a token from the app works, and one signed here with the app secret too (control)', async () => {
+    for (const token of [tokenA, await sign()]) {
+      const r = await t.gql<{ me: { id: string } }>(ME, {}, { token });
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data?.me.id).toBe(gid('User', userA));
+    }
   });
 
-  it('Bearer garbage is UNAUTHENTICATED with status 401', async () => {
-    await expectUnauthenticated({ authorization: 'Bearer garbage' });
+  it('Authorization: Bearer garbage is UNAUTHENTICATED with HTTP 401', async () => {
+    await expectUnauthenticated(await t.gql(ME, {}, { headers: { authorization: 'Bearer garbage' } }));
   });
 
-  it('Basic abc is UNAUTHENTICATED', async () => {
-    const r = await expectUnauthenticated({ authorization: 'Basic abc' });
-    expect(r.body.errors![0]!.message).toMatch(/Bearer/);
+  it('Authorization: Basic abc is UNAUTHENTICATED with HTTP 401, naming the Bearer scheme', async () => {
+    const e = await expectUnauthenticated(await t.gql(ME, {}, { headers: { authorization: 'Basic abc' } }));
+    expect(e.message).toMatch(/Bearer/);
   });
 
-  for (const header of ['Bearer', 'Bearer ', '', 'bearer x.y.z', 'Bearer a b']) {
-    it(`Authorization: ${JSON.stringify(header)} is UNAUTHENTICATED`, async () => {
-      await expectUnauthenticated({ authorization: header });
+  for (const header of ['', 'Bearer', 'Bearer ', 'bearer x.y.z', 'Bearer a b', `Bearer ${'a'.repeat(20_000)}`]) {
+    it(`Authorization: ${JSON.stringify(header.slice(0, 20))}${header.length > 20 ? '…' : ''} is UNAUTHENTICATED`, async () => {
+      await expectUnauthenticated(await t.gql(ME, {}, { headers: { authorization: header } }));
     });
   }
 
   it('a token signed with another secret is UNAUTHENTICATED', async () => {
-    const token = await signed({ secret: new TextEncoder().encode('another-secret-another-secret-another-secret!') });
-    await expectUnauthenticated({ authorization: `Bearer ${token}` });
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ secret: OTHER_SECRET }) }));
   });
 
   it('an expired token is UNAUTHENTICATED', async () => {
-    const token = await signed({ exp: Math.floor(Date.now() / 1000) - 60 });
-    await expectUnauthenticated({ authorization: `Bearer ${token}` });
+    const now = Math.floor(Date.now() / 1000);
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ iat: now - 7200, exp: now - 3600 }) }));
   });
 
   it('a token with another issuer or audience is UNAUTHENTICATED', async () => {
-    await expectUnauthenticated({ authorization: `Bearer ${await signed({ iss: 'someone-else' })}` });
-    await expectUnauthenticated({ authorization: `Bearer ${await signed({ aud: 'someone-else' })}` });
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ iss: 'someone-else' }) }));
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ aud: 'someone-else' }) }));
   });
 
   it('an HS512 token with the right secret is UNAUTHENTICATED (algorithm pinned)', async () => {
-    await expectUnauthenticated({ authorization: `Bearer ${await signed({ alg: 'HS512' })}` });
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ alg: 'HS512' }) }));
   });
 
-  it('a token whose subject is not a numeric id is UNAUTHENTICATED', async () => {
-    await expectUnauthenticated({ authorization: `Bearer ${await signed({ sub: 'admin' })}` });
+  it('a token whose subject is not a numeric id, or that has none, is UNAUTHENTICATED', async () => {
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ sub: 'admin' }) }));
+    await expectUnauthenticated(await t.gql(ME, {}, { token: await sign({ sub: null }) }));
   });
 
-  it('an alg: none token is UNAUTHENTICATED', async () => {
+  it('an alg: none token is UNAUTHENTICATED, with or without its trailing dot', async () => {
+    const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
-    const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const payload = { sub: userA, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 3600 };
-    const token = `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.`;
-    await expectUnauthenticated({ authorization: `Bearer ${token}` });
-    await expectUnauthenticated({ authorization: `Bearer ${token.slice(0, -1)}` });
+    const token = `${enc({ alg: 'none', typ: 'JWT' })}.${enc(payload)}.`;
+    await expectUnauthenticated(await t.gql(ME, {}, { token }));
+    await expectUnauthenticated(await t.gql(ME, {}, { token: token.slice(0, -1) }));
   });
 
-  it('no token: me is null without errors', async () => {
-    const r = await t.gql<{ me: null }>(ME);
+  it('an UNAUTHENTICATED response does not say why the token failed in a way that leaks the secret', async () => {
+    const r = await t.gql(ME, {}, { token: await sign({ secret: OTHER_SECRET }) });
+    expect(JSON.stringify(r.body)).not.toContain(APP_SECRET);
+    await expectGoodQueryWorks();
+  });
+
+  it('no token: me is null and there is no error', async () => {
+    const r = await t.gql<{ me: unknown }>(ME);
     expect(r.status).toBe(200);
     expect(r.body.errors).toBeUndefined();
     expect(r.body.data).toEqual({ me: null });
   });
+
+  it('a bad token on a query that does not touch me is still UNAUTHENTICATED (never anonymous)', async () => {
+    await expectUnauthenticated(await t.gql(GOOD, {}, { headers: { authorization: 'Bearer garbage' } }));
+  });
 });
 
 describe('cross-user access', () => {
-  const NODE = `query($id: ID!) { node(id: $id) { id ... on Order { totalAmount } ... on User { email } } }`;
+  const NODE = `query N($id: ID!) { node(id: $id) { id ... on User { email name } ... on Order { totalAmount } } }`;
 
-  async function messageFor(id: string) {
-    const r = await t.gql(NODE, { id }, { token: tokenA });
-    await expectError(r, 'NOT_FOUND', /not found/);
-    expect(JSON.stringify(r.body)).not.toContain('b@example.com');
-    return r.body.errors![0]!.message;
+  async function nodeError(id: string, token?: string) {
+    const r = await t.gql(NODE, { id }, token ? { token } : {});
+    expect(JSON.stringify(r.body)).not.toContain('bob@example.com');
+    return r;
   }
 
-  it("B's User id is NOT_FOUND with the same message as a missing user", async () => {
-    const foreign = await messageFor(gid('User', userB));
-    const missing = await messageFor(gid('User', 999999));
-    expect(foreign).toBe(missing);
-    expect(foreign).toBe('User not found');
+  it("user B's User id with A's token is NOT_FOUND, with the same message as a missing user", async () => {
+    const missing = await nodeError(gid('User', 999999), tokenA);
+    const other = await nodeError(gid('User', userB), tokenA);
+    const e = await expectBad(other, 'NOT_FOUND', /^User not found$/);
+    await expectBad(missing, 'NOT_FOUND', /^User not found$/);
+    expect(e.message).toBe(missing.body.errors![0]!.message);
+    expect(e.extensions).toEqual(missing.body.errors![0]!.extensions);
+    expect(other.body.data?.node ?? null).toBeNull();
   });
 
-  it("B's Order id is NOT_FOUND with the same message as a missing order", async () => {
-    const foreign = await messageFor(gid('Order', orderOfB));
-    const missing = await messageFor(gid('Order', 999999));
-    expect(foreign).toBe(missing);
-    expect(foreign).toBe('Order not found');
-  });
-
-  it("B's User and Order without a token are NOT_FOUND too", async () => {
-    for (const id of [gid('User', userB), gid('Order', orderOfB)]) {
-      const r = await t.gql(NODE, { id });
-      await expectError(r, 'NOT_FOUND', /not found/);
+  it("one of B's Order ids with A's token is NOT_FOUND, with the same message as a missing order", async () => {
+    const missing = await nodeError(gid('Order', 999999), tokenA);
+    for (const orderId of ordersOfB) {
+      const other = await nodeError(gid('Order', orderId), tokenA);
+      const e = await expectBad(other, 'NOT_FOUND', /^Order not found$/);
+      expect(e.message).toBe(missing.body.errors![0]!.message);
+      expect(e.extensions).toEqual(missing.body.errors![0]!.extensions);
+      expect(JSON.stringify(other.body)).not.toContain('totalAmount');
     }
+    await expectBad(missing, 'NOT_FOUND', /^Order not found$/);
   });
 
-  it("A's own order and user are found", async () => {
-    const r = await t.gql<{ node: { id: string; totalAmount: number } }>(
+  it("B's User and Order ids without a token are NOT_FOUND too", async () => {
+    await expectBad(await nodeError(gid('User', userB)), 'NOT_FOUND', /^User not found$/);
+    await expectBad(await nodeError(gid('Order', ordersOfB[0]!)), 'NOT_FOUND', /^Order not found$/);
+  });
+
+  it("A's own orders and A's own User are found", async () => {
+    for (const orderId of ordersOfA) {
+      const r = await t.gql<{ node: { id: string; totalAmount: number } }>(
+        NODE,
+        { id: gid('Order', orderId) },
+        { token: tokenA },
+      );
+      expect(r.body.errors, JSON.stringify(r.body.errors)).toBeUndefined();
+      expect(r.body.data?.node.id).toBe(gid('Order', orderId));
+      expect(typeof r.body.data?.node.totalAmount).toBe('number');
+    }
+    const me = await t.gql<{ node: { id: string; email: string } }>(
       NODE,
-      { id: gid('Order', orderOfA) },
+      { id: gid('User', userA) },
       { token: tokenA },
     );
-    expect(r.body.errors).toBeUndefined();
-    expect(r.body.data?.node.id).toBe(gid('Order', orderOfA));
-    expect(typeof r.body.data?.node.totalAmount).toBe('number');
-    const me = await t.gql<{ node: { email: string } }>(NODE, { id: gid('User', userA) }, { token: tokenA });
     expect(me.body.errors).toBeUndefined();
-    expect(me.body.data?.node.email).toBe('a@example.com');
+    expect(me.body.data?.node.email).toBe('alice@example.com');
+  });
+
+  it("B's order inside a query that also asks for A's order: only B's part fails", async () => {
+    const r = await t.gql<{ mine: { id: string } | null; theirs: unknown }>(
+      `query($mine: ID!, $theirs: ID!) { mine: node(id: $mine) { id } theirs: node(id: $theirs) { id } }`,
+      { mine: gid('Order', ordersOfA[0]!), theirs: gid('Order', ordersOfB[0]!) },
+      { token: tokenA },
+    );
+    expect(r.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(r.body.errors?.[0]?.path).toEqual(['theirs']);
+    expect(r.body.data?.mine?.id).toBe(gid('Order', ordersOfA[0]!));
+    expect(r.body.data?.theirs ?? null).toBeNull();
+    expectNoLeaks(r.body);
   });
 });

@@ -38,7 +38,7 @@ describe('migrate', () => {
     expect(again.current).toBe((await listMigrations()).at(-1)!.version);
   });
 
-  it('creates the contract tables, columns and keyset indexes', async () => {
+  it('creates the tables and columns outside tools read (docs/database.md), and the keyset indexes', async () => {
     const { rows: columns } = await client.query(
       `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'`,
     );

@@ -13,7 +13,7 @@ import { type PrivateCluster, privateClusterAvailable, startPrivateCluster } fro
 
 const POOL_TIMEOUT_MS = 2_000;
 const POOL_MAX = 4;
-/** The bound, generous: every answer, success or failure, within this. */
+/** Answers come within about DB_POOL_TIMEOUT_MS (docs/contract.md, "HTTP"); generously: every answer, success or failure, within this. */
 const ANSWER_BOUND_MS = POOL_TIMEOUT_MS + 3_000;
 const RECOVERY_BOUND_MS = 30_000;
 

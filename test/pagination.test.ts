@@ -1,11 +1,13 @@
 /**
  * Keyset pagination, walked page by page through the API: every ordering, ties broken by
- * id in the same direction, filters, rows inserted and deleted between pages, User.orders.
- * The expected order is computed in JS from the table's rows, never by the same SQL the app runs.
+ * id in the same direction, filters, rows inserted and deleted between pages, names PostgreSQL's
+ * collation orders, User.orders. The expected order is computed in JS from the table's rows,
+ * never by the same SQL the app runs, except where the collation is what is tested.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertUser } from './helpers/fixtures.ts';
+import { dbId, expectNoDuplicates, type PageInfo, walkPages } from './helpers/page-walk.ts';
 
 type Order = 'RATING_DESC' | 'RATING_ASC' | 'NAME_ASC' | 'NAME_DESC' | 'ID_ASC';
 const ORDERS: Order[] = ['RATING_DESC', 'RATING_ASC', 'NAME_ASC', 'NAME_DESC', 'ID_ASC'];
@@ -22,13 +24,7 @@ type Row = {
 type Filters = { cuisine?: string; minRating?: number; priceRange?: 'LOW' | 'MEDIUM' | 'HIGH'; search?: string };
 
 type Edge = { cursor: string; node: { id: string; name: string; rating: number } };
-type PageInfo = {
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  startCursor: string | null;
-  endCursor: string | null;
-};
-type Page = { edges: Edge[]; pageInfo: PageInfo };
+type Page = { edges: Edge[]; pageInfo: Required<PageInfo> };
 
 const PAGE_QUERY = `query Page($first: Int, $after: String, $orderBy: RestaurantOrder, $cuisine: String,
     $minRating: Float, $priceRange: PriceRange, $search: String) {
@@ -40,13 +36,6 @@ const PAGE_QUERY = `query Page($first: Int, $after: String, $orderBy: Restaurant
 }`;
 
 let t: TestApp;
-
-/** The database id inside a Relay global id (base64 of `Type:id`). */
-function dbId(globalId: string, type: string): string {
-  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
-  expect(decoded.startsWith(`${type}:`), decoded).toBe(true);
-  return decoded.slice(type.length + 1);
-}
 
 const cmpId = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 /** Code-point order; the fixture names use only [A-Z0-9] so every collation agrees with it. */
@@ -99,6 +88,23 @@ async function expectedIds(order: Order, filters: Filters = {}): Promise<string[
     .map((r) => r.id);
 }
 
+const ORDER_BY: Record<Order, string> = {
+  RATING_DESC: 'rating DESC, id DESC',
+  RATING_ASC: 'rating ASC, id ASC',
+  NAME_ASC: 'name ASC, id ASC',
+  NAME_DESC: 'name DESC, id DESC',
+  ID_ASC: 'id ASC',
+};
+
+/** The ids of one cuisine as PostgreSQL orders them (for names whose order only the collation knows). */
+async function databaseOrder(order: Order, cuisine: string): Promise<string[]> {
+  const rows = await t.db.sql<{ id: string }>(
+    `SELECT id FROM restaurants WHERE cuisine_type = $1 ORDER BY ${ORDER_BY[order]}`,
+    [cuisine],
+  );
+  return rows.map((r) => String(r.id));
+}
+
 /** One page; asserts it was exactly one statement at the wire and had no errors. */
 async function fetchPage(order: Order, first: number, after: string | null, filters: Filters = {}): Promise<Page> {
   t.wire.reset();
@@ -112,36 +118,15 @@ async function fetchPage(order: Order, first: number, after: string | null, filt
   return r.body.data!.restaurants;
 }
 
-/**
- * Walks every page following endCursor; checks each page's shape and returns the ids
- * (database ids) in the order they came back.
- */
-async function walk(order: Order, first: number, filters: Filters = {}): Promise<{ ids: string[]; pages: Page[] }> {
-  const ids: string[] = [];
-  const pages: Page[] = [];
-  let after: string | null = null;
-  for (let i = 0; i < 1000; i++) {
-    const page = await fetchPage(order, first, after, filters);
-    pages.push(page);
-    const { edges, pageInfo } = page;
-    expect(edges.length).toBeLessThanOrEqual(first);
-    expect(pageInfo.hasPreviousPage).toBe(after !== null);
-    expect(pageInfo.startCursor).toBe(edges[0]?.cursor ?? null);
-    expect(pageInfo.endCursor).toBe(edges.at(-1)?.cursor ?? null);
-    for (const e of edges) ids.push(dbId(e.node.id, 'Restaurant'));
-    if (!pageInfo.hasNextPage) break;
-    // A page that says there is more is full, and has a cursor to continue from.
-    expect(edges).toHaveLength(first);
-    expect(pageInfo.endCursor).toBeTruthy();
-    after = pageInfo.endCursor;
-  }
-  expect(pages.at(-1)!.pageInfo.hasNextPage).toBe(false);
-  return { ids, pages };
-}
-
-function expectNoDuplicates(ids: string[]) {
-  const dups = ids.filter((id, i) => ids.indexOf(id) !== i);
-  expect(dups, 'ids returned more than once').toEqual([]);
+/** Walks every page (test/helpers/page-walk.ts checks each one) and returns the database ids in order. */
+async function walk(
+  order: Order,
+  first: number,
+  filters: Filters = {},
+  between?: (page: Page, index: number) => Promise<void>,
+): Promise<{ ids: string[]; pages: Page[] }> {
+  const { nodes, pages } = await walkPages((after) => fetchPage(order, first, after, filters), first, { between });
+  return { ids: nodes.map((n) => dbId(n.id, 'Restaurant')), pages };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +258,13 @@ describe('walking every ordering with first: 10', () => {
     }
   });
 
+  it('an exact multiple of the page size ends with hasNextPage false and no empty extra page', async () => {
+    const expected = await expectedIds('NAME_ASC', { cuisine: 'japanese' });
+    const { ids, pages } = await walk('NAME_ASC', expected.length, { cuisine: 'japanese' });
+    expect(ids).toEqual(expected);
+    expect(pages).toHaveLength(1);
+  });
+
   it('an endCursor of the last page gives an empty final page', async () => {
     const { pages } = await walk('NAME_DESC', 10);
     const lastCursor = pages.at(-1)!.pageInfo.endCursor!;
@@ -285,6 +277,8 @@ describe('walking every ordering with first: 10', () => {
 describe('filters combined with pagination', () => {
   const FILTERS: [string, Filters][] = [
     ['cuisine', { cuisine: 'japanese' }],
+    ['cuisine is exact: no prefix match', { cuisine: 'ital' }],
+    ['cuisine is exact: case-sensitive', { cuisine: 'Japanese' }],
     ['minRating 3.5', { minRating: 3.5 }],
     ['minRating 4.25 (between stored values)', { minRating: 4.25 }],
     ['minRating 0 (everything)', { minRating: 0 }],
@@ -304,7 +298,7 @@ describe('filters combined with pagination', () => {
     for (const order of ORDERS) {
       it(`${name} / ${order}`, async () => {
         const expected = await expectedIds(order, filters);
-        if (name !== 'nothing matches') expect(expected.length).toBeGreaterThan(0);
+        if (!/nothing matches|exact/.test(name)) expect(expected.length).toBeGreaterThan(0);
         const { ids } = await walk(order, 10, filters);
         expectNoDuplicates(ids);
         expect(ids).toEqual(expected);
@@ -319,6 +313,17 @@ describe('filters combined with pagination', () => {
       if (name.startsWith('minRating 0')) expect(n).toBe(all.length);
       else expect(n, name).toBeLessThan(all.length);
     }
+  });
+
+  it('totalCount agrees with the walk for a filter', async () => {
+    const filters: Filters = { cuisine: 'italian', minRating: 3 };
+    const r = await t.gql<{ restaurants: { totalCount: number } }>(
+      `query($c: String, $m: Float) { restaurants(cuisine: $c, minRating: $m) { totalCount } }`,
+      { c: filters.cuisine, m: filters.minRating },
+    );
+    const { ids } = await walk('ID_ASC', 10, filters);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(r.body.data?.restaurants.totalCount).toBe(ids.length);
   });
 
   describe('search wildcards are literal', () => {
@@ -386,17 +391,10 @@ describe('rows inserted and deleted between pages', () => {
       const original = await expectedIds(order, filter);
       const rowsById = new Map((await allRows()).map((r) => [r.id, r]));
 
-      const returned: string[] = [];
       const mustAppear = new Set<string>();
       const mustNotAppear = new Set<string>();
-      let after: string | null = null;
-      for (let pageNo = 0; pageNo < 50; pageNo++) {
-        const page = await fetchPage(order, 10, after, filter);
-        const pageIds = page.edges.map((e) => dbId(e.node.id, 'Restaurant'));
-        returned.push(...pageIds);
-        if (!page.pageInfo.hasNextPage) break;
-        after = page.pageInfo.endCursor;
-        const cursorRow = rowsById.get(pageIds.at(-1)!)!;
+      const { ids: returned } = await walk(order, 10, filter, async (page) => {
+        const cursorRow = rowsById.get(dbId(page.edges.at(-1)!.node.id, 'Restaurant'))!;
         // Between pages: rows sorting before, tied with and after the current position.
         const fresh = [
           await insertOne('AAAA', 5),
@@ -409,7 +407,7 @@ describe('rows inserted and deleted between pages', () => {
           rowsById.set(row.id, row);
           (COMPARE[order](row, cursorRow) > 0 ? mustAppear : mustNotAppear).add(row.id);
         }
-      }
+      });
 
       expectNoDuplicates(returned);
       const returnedSet = new Set(returned);
@@ -448,18 +446,12 @@ describe('rows inserted and deleted between pages', () => {
       );
       const filter = { cuisine: CUISINE };
       const original = await expectedIds(order, filter);
-      const returned: string[] = [];
       const deleted: string[] = [];
-      let after: string | null = null;
-      for (let pageNo = 0; pageNo < 50; pageNo++) {
-        const page = await fetchPage(order, 10, after, filter);
-        const pageIds = page.edges.map((e) => dbId(e.node.id, 'Restaurant'));
-        returned.push(...pageIds);
-        if (!page.pageInfo.hasNextPage) break;
-        after = page.pageInfo.endCursor;
-        deleted.push(pageIds.at(-1)!);
-        await t.db.sql(`DELETE FROM restaurants WHERE id = $1`, [pageIds.at(-1)]);
-      }
+      const { ids: returned } = await walk(order, 10, filter, async (page) => {
+        const cursorId = dbId(page.edges.at(-1)!.node.id, 'Restaurant');
+        deleted.push(cursorId);
+        await t.db.sql(`DELETE FROM restaurants WHERE id = $1`, [cursorId]);
+      });
       expect(deleted.length).toBeGreaterThan(1);
       expectNoDuplicates(returned);
       expect(returned).toEqual(original);
@@ -491,36 +483,65 @@ describe('names that are long in UTF-16 but within varchar(255)', () => {
         price: null,
       })),
     );
-    const dbOrder = async (dir: 'ASC' | 'DESC') =>
-      (
-        await t.db.sql<{ id: string }>(
-          `SELECT id FROM restaurants WHERE cuisine_type = $1 ORDER BY name ${dir}, id ${dir}`,
-          [CUISINE],
-        )
-      ).map((r) => String(r.id));
-    for (const [order, dir] of [
-      ['NAME_ASC', 'ASC'],
-      ['NAME_DESC', 'DESC'],
-    ] as const) {
-      const ids: string[] = [];
-      let after: string | null = null;
-      for (let i = 0; i < 10; i++) {
-        t.wire.reset();
-        const r: GraphQLResponse<{ restaurants: Page }> = await t.gql(PAGE_QUERY, {
-          first: 1,
-          after,
-          orderBy: order,
-          cuisine: CUISINE,
-        });
-        expect(r.body.errors, `${order} after ${ids.length} rows: ${JSON.stringify(r.body.errors)}`).toBeUndefined();
-        const page: Page = r.body.data!.restaurants;
-        ids.push(...page.edges.map((e) => dbId(e.node.id, 'Restaurant')));
-        if (!page.pageInfo.hasNextPage) break;
-        after = page.pageInfo.endCursor;
-      }
-      expect(ids).toEqual(await dbOrder(dir));
+    for (const order of ['NAME_ASC', 'NAME_DESC'] as const) {
+      const { ids } = await walk(order, 1, { cuisine: CUISINE });
+      expect(ids).toEqual(await databaseOrder(order, CUISINE));
     }
   });
+});
+
+describe("names in the database's collation: case, accents, punctuation, LIKE wildcards", () => {
+  const CUISINE = 'collation';
+  const NAMES = [
+    'Alpha',
+    'alpha',
+    'ALPHA',
+    'Álpha',
+    'Bistro 21',
+    'Bistro 3',
+    'bistro-3',
+    'Café Zed',
+    'Cafe Zed',
+    'cafe zed',
+    "O'Brien's",
+    'OBriens',
+    'ñandú',
+    'Nandu',
+    '100% Vegan',
+    '100 Vegan',
+    '1000 Vegan',
+    'Under_score',
+    'UnderXscore',
+    'Back\\slash',
+    'Zeta',
+    'zeta',
+    ' Leading space',
+    'Sushi Sakura',
+    'Sushi  Sakura',
+    'The Grill',
+    'the grill',
+    'Ω Omega',
+    'Dup',
+    'Dup',
+    'Dup',
+  ];
+  beforeAll(async () => {
+    await insertRows(
+      NAMES.map((name, i) => ({ name, cuisine: CUISINE, description: null, rating: (i * 7) % 3, price: null })),
+    );
+  });
+  afterAll(async () => {
+    await t.db.sql(`DELETE FROM restaurants WHERE cuisine_type = $1`, [CUISINE]);
+  });
+
+  // The JS comparison cannot know the collation: here PostgreSQL's own ORDER BY is the reference.
+  for (const order of ORDERS) {
+    it(`${order} walks these ${NAMES.length} rows in the database's order`, async () => {
+      const { ids } = await walk(order, 4, { cuisine: CUISINE });
+      expectNoDuplicates(ids);
+      expect(ids).toEqual(await databaseOrder(order, CUISINE));
+    });
+  }
 });
 
 describe('User.orders', () => {
@@ -531,9 +552,34 @@ describe('User.orders', () => {
     } }
   }`;
   type OrdersPage = {
-    edges: { cursor: string; node: { id: string; orderDate: string } }[];
+    edges: { cursor?: string; node: { id: string; orderDate: string } }[];
     pageInfo: PageInfo;
+    totalCount?: number;
   };
+
+  /** Every page of a user's orders (test/helpers/page-walk.ts checks each one), each in `statements` statements. */
+  async function walkOrders(
+    tokenOf: string,
+    first: number,
+    opts: { query?: string; statements?: number; between?: (page: OrdersPage, index: number) => Promise<void> } = {},
+  ) {
+    return walkPages<OrdersPage>(
+      async (after) => {
+        t.wire.reset();
+        const r = await t.gql<{ me: { orders: OrdersPage } }>(
+          opts.query ?? ORDERS_QUERY,
+          { first, after },
+          { token: tokenOf },
+        );
+        expect(r.body.errors, JSON.stringify(r.body.errors)).toBeUndefined();
+        // The user, then one page of orders (and their count when totalCount is asked for).
+        expect(t.wire.statements).toHaveLength(opts.statements ?? 2);
+        return r.body.data!.me.orders;
+      },
+      first,
+      { between: opts.between },
+    );
+  }
 
   let userId: string;
   let otherUserId: string;
@@ -594,93 +640,72 @@ describe('User.orders', () => {
 
   for (const first of [10, 1, 7, 57, 100]) {
     it(`first: ${first} walks each order exactly once, order_date desc then id desc`, async () => {
-      const ids: string[] = [];
-      const dates: string[] = [];
-      let after: string | null = null;
-      let pages = 0;
-      for (let i = 0; i < 200; i++) {
-        t.wire.reset();
-        const r: GraphQLResponse<{ me: { orders: OrdersPage } }> = await t.gql(
-          ORDERS_QUERY,
-          { first, after },
-          { token },
-        );
-        expect(r.body.errors, JSON.stringify(r.body.errors)).toBeUndefined();
-        // The user, then one page of orders.
-        expect(t.wire.statements).toHaveLength(2);
-        const page: OrdersPage = r.body.data!.me.orders;
-        pages++;
-        expect(page.edges.length).toBeLessThanOrEqual(first);
-        expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
-        expect(page.pageInfo.endCursor).toBe(page.edges.at(-1)?.cursor ?? null);
-        for (const e of page.edges) {
-          ids.push(dbId(e.node.id, 'Order'));
-          dates.push(e.node.orderDate);
-        }
-        if (!page.pageInfo.hasNextPage) break;
-        expect(page.edges).toHaveLength(first);
-        after = page.pageInfo.endCursor;
-      }
+      const { nodes, pages } = await walkOrders(token, first);
+      const ids = nodes.map((n) => dbId(n.id, 'Order'));
       expectNoDuplicates(ids);
       expect(ids).toEqual(expected.map((o) => o.id));
-      expect(dates.map((d) => new Date(d).toISOString())).toEqual(expected.map((o) => o.date));
-      expect(pages).toBe(Math.max(1, Math.ceil(57 / first)));
+      expect(nodes.map((n) => new Date(n.orderDate).toISOString())).toEqual(expected.map((o) => o.date));
+      expect(pages).toHaveLength(Math.max(1, Math.ceil(57 / first)));
     });
   }
 
   it('with totalCount on every page: 57 each time and the same walk', async () => {
-    const ids: string[] = [];
-    let after: string | null = null;
-    for (let i = 0; i < 20; i++) {
-      const r: GraphQLResponse<{ me: { orders: OrdersPage & { totalCount: number } } }> = await t.gql(
-        `query($after: String) { me { orders(first: 10, after: $after) {
+    const { nodes, pages } = await walkOrders(token, 10, {
+      query: `query($after: String, $first: Int) { me { orders(first: $first, after: $after) {
           totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
-        { after },
-        { token },
-      );
-      expect(r.body.errors).toBeUndefined();
-      const page: OrdersPage & { totalCount: number } = r.body.data!.me.orders;
-      expect(page.totalCount).toBe(57);
-      ids.push(...page.edges.map((e) => dbId(e.node.id, 'Order')));
-      if (!page.pageInfo.hasNextPage) break;
-      after = page.pageInfo.endCursor;
-    }
-    expect(ids).toEqual(expected.map((o) => o.id));
+      statements: 3,
+    });
+    expect(pages.map((p) => p.totalCount)).toEqual(pages.map(() => 57));
+    expect(nodes.map((n) => dbId(n.id, 'Order'))).toEqual(expected.map((o) => o.id));
   });
 
   it('an order inserted on a tied date between pages: before the cursor it is skipped, after it appears', async () => {
     const [restaurant] = await t.db.sql<{ id: string }>(`SELECT id FROM restaurants ORDER BY id LIMIT 1`);
-    const first = await t.gql<{ me: { orders: OrdersPage } }>(ORDERS_QUERY, { first: 10 }, { token });
-    const page1 = first.body.data!.me.orders;
     const cursorOrder = expected[9]!;
-    expect(dbId(page1.edges.at(-1)!.node.id, 'Order')).toBe(cursorOrder.id);
-    // Same order_date as the cursor row and a higher id: sorts before it (id desc) → not seen.
-    // An older date: after it → seen.
-    const inserted = await t.db.sql<{ id: string; order_date: Date }>(
-      `INSERT INTO orders (user_id, restaurant_id, order_date, total_amount, items)
-       VALUES ($1, $2, $3, 1, '[]'::jsonb), ($1, $2, timestamptz '2000-01-01T00:00:00Z', 1, '[]'::jsonb)
-       RETURNING id, order_date`,
-      [userId, restaurant!.id, cursorOrder.date],
-    );
+    let inserted: string[] = [];
     try {
-      const ids: string[] = [];
-      let after: string | null = page1.pageInfo.endCursor;
-      for (let i = 0; i < 20 && after; i++) {
-        const r: GraphQLResponse<{ me: { orders: OrdersPage } }> = await t.gql(
-          ORDERS_QUERY,
-          { first: 10, after },
-          { token },
-        );
-        expect(r.body.errors).toBeUndefined();
-        const page: OrdersPage = r.body.data!.me.orders;
-        ids.push(...page.edges.map((e) => dbId(e.node.id, 'Order')));
-        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-      }
-      const [tied, old] = inserted.map((r) => String(r.id));
+      const { pages } = await walkOrders(token, 10, {
+        between: async (page, index) => {
+          if (index !== 0) return;
+          expect(dbId(page.edges.at(-1)!.node.id, 'Order')).toBe(cursorOrder.id);
+          // Same order_date as the cursor row and a higher id: sorts before it (id desc) → not seen.
+          // An older date: after it → seen.
+          const rows = await t.db.sql<{ id: string }>(
+            `INSERT INTO orders (user_id, restaurant_id, order_date, total_amount, items)
+             VALUES ($1, $2, $3, 1, '[]'::jsonb), ($1, $2, timestamptz '2000-01-01T00:00:00Z', 1, '[]'::jsonb)
+             RETURNING id`,
+            [userId, restaurant!.id, cursorOrder.date],
+          );
+          inserted = rows.map((r) => String(r.id));
+        },
+      });
+      const ids = pages.slice(1).flatMap((p) => p.edges.map((e) => dbId(e.node.id, 'Order')));
+      const [tied, old] = inserted;
+      expect(inserted).toHaveLength(2);
       expect(ids).toEqual([...expected.slice(10).map((o) => o.id), old]);
       expect(ids).not.toContain(tied);
     } finally {
-      await t.db.sql(`DELETE FROM orders WHERE id = ANY($1::int8[])`, [inserted.map((r) => r.id)]);
+      await t.db.sql(`DELETE FROM orders WHERE id = ANY($1::int8[])`, [inserted]);
     }
+  });
+
+  it('order dates with sub-millisecond precision (e.g. DEFAULT now()) are not skipped or repeated', async () => {
+    const [restaurant] = await t.db.sql<{ id: string }>(`SELECT id FROM restaurants ORDER BY id LIMIT 1`);
+    const microUser = await insertUser(t.db, 'micro@example.com');
+    // 25 orders within the same millisecond, distinct microseconds, plus ties
+    await t.db.sql(
+      `INSERT INTO orders (user_id, restaurant_id, order_date, total_amount, items)
+       SELECT $1::int8, $2::int8, timestamptz '2026-02-01T12:00:00.123Z' + (i % 9) * interval '1 microsecond',
+              1, '[]'::jsonb
+       FROM generate_series(1, 25) AS i`,
+      [microUser, restaurant!.id],
+    );
+    const rows = await t.db.sql<{ id: string }>(
+      `SELECT id FROM orders WHERE user_id = $1 ORDER BY order_date DESC, id DESC`,
+      [microUser],
+    );
+    const { nodes } = await walkOrders(await t.tokenFor(microUser), 10);
+    expect(rows).toHaveLength(25);
+    expect(nodes.map((n) => dbId(n.id, 'Order'))).toEqual(rows.map((r) => String(r.id)));
   });
 });

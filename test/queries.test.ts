@@ -1,11 +1,14 @@
 /**
  * Query fixtures in the style of graphile/crystal: each `test/queries/<name>.test.graphql`
- * holds an operation and `##` assertion lines; its recorded SQL and response are kept
- * beside it as `<name>.sql` and `<name>.json` snapshots.
+ * holds an operation and the `##` lines that assert what it must do; its recorded SQL and
+ * response are kept beside it as `<name>.sql` and `<name>.json` snapshots.
  *
- *   ## expect(queries).toHaveLength(3)    statements at the wire
- *   ## viewer: demo                       send a token for the fixture user
+ *   ## viewer: demo                              send a token for the fixture user
+ *   ## expect(queries).toHaveLength(3)           any vitest assertion, run after the operation, on:
+ *   ## expect(queries[2]).toMatch(/"rating"/)      queries  the SQL of each statement at the wire
+ *   ## expect(errors).toBeUndefined()              data, errors  the response body's
  *
+ * A `##` line that is neither fails the fixture, so an assertion cannot be silently skipped.
  * `UPDATE_SNAPSHOTS=1 npm test` rewrites the snapshots locally; never in CI.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -46,14 +49,34 @@ describe('query fixtures', () => {
   for (const file of files) {
     it(file, async () => {
       const source = await readFile(new URL(file, dir), 'utf8');
-      const directives = source.split('\n').filter((l) => l.startsWith('##'));
+      const lines = source
+        .split('\n')
+        .filter((l) => l.startsWith('##'))
+        .map((l) => l.slice(2).trim());
+      const viewer = lines.includes('viewer: demo');
+      const assertions = lines.filter((l) => l.startsWith('expect('));
+      expect(
+        lines.filter((l) => l !== 'viewer: demo' && !l.startsWith('expect(')),
+        `${file}: unknown ## lines`,
+      ).toEqual([]);
+      expect(assertions.length, `${file}: asserts nothing`).toBeGreaterThan(0);
       t.wire.reset();
-      const viewer = directives.some((d) => /## viewer: demo/.test(d));
       const response = await t.gql(source, {}, viewer ? { token: demoToken } : {});
       const statements = t.wire.statements;
-      for (const d of directives) {
-        const count = /expect\(queries\)\.toHaveLength\((\d+)\)/.exec(d);
-        if (count) expect(statements, `${file}: statements`).toHaveLength(Number(count[1]));
+      const scope = {
+        expect,
+        queries: statements.map((s) => s.sql),
+        data: response.body.data,
+        errors: response.body.errors,
+      };
+      for (const assertion of assertions) {
+        // The fixture is ours, in the repository: its assertion lines are code, as crystal's are.
+        const run = new Function(...Object.keys(scope), assertion) as (...args: unknown[]) => void;
+        try {
+          run(...Object.values(scope));
+        } catch (error) {
+          throw new Error(`${file}: ## ${assertion}\n${(error as Error).message}`);
+        }
       }
       const base = file.replace(/\.test\.graphql$/, '');
       await snapshot(

@@ -8,7 +8,7 @@
  */
 import type { Db } from '../db/pool.ts';
 import { insertUser, selectCredentialsByEmail, updatePasswordHash } from '../db/queries/users.ts';
-import { badUserInput, rateLimited, unauthenticated } from '../schema/errors.ts';
+import { badUserInput, rateLimited, unauthenticated } from '../errors.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { type Limit, LOGIN_THROTTLE, type Throttle } from './throttle.ts';
 

@@ -1,6 +1,6 @@
 /**
- * PostgreSQL settings for a 1 GB database machine (the seed documents' figures; the reasons
- * are in docs/postgres.md), applied with ALTER SYSTEM (postgresql.auto.conf) by
+ * PostgreSQL settings for a 1 GB database machine (docs/contract.md, "Sizing figures"; the
+ * reasons are in docs/postgres.md), applied with ALTER SYSTEM (postgresql.auto.conf) by
  * `npm run pg:settings`. Two of them take effect only after a restart.
  */
 import pg from 'pg';

@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { hashPassword } from '../auth/passwords.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD } from './demo-account.ts';
 import { ANALYZE_SEEDED, INSERT_ORDERS, INSERT_RESTAURANTS, UPSERT_USERS } from './queries/seed.ts';
 
 export type SeedOptions = {
@@ -24,16 +25,11 @@ export type SeedOptions = {
    * unknowable password like every other seeded user (production).
    */
   demoLogin?: boolean;
-  /** Hook for embeddings (another issue fills it): called once per committed restaurant batch with the new rows. */
+  /** Called once per committed restaurant batch with the new rows (the server and `npm run seed` embed them). */
   onRestaurantBatch?: (
     rows: { id: string; name: string; cuisineType: string; description: string; location: string }[],
   ) => Promise<void>;
 };
-
-/** The demo user's password (printed by the server on an embedded first start). */
-export const DEMO_PASSWORD = 'tastematch-demo';
-/** The first seeded user. */
-export const DEMO_EMAIL = 'demo@tastematch.dev';
 
 /** Orders are dated in the 365 days before this instant, not before `Date.now()`, so a seed is reproducible. */
 const REFERENCE_DATE = Date.parse('2026-11-01T12:00:00Z');

@@ -10,10 +10,10 @@
  * gated: /health, /ready and /metrics never wait behind it.
  */
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.ts';
 import { Gate, GateAbortedError } from '../gate.ts';
 import type { MemoryWatchdog } from '../memory-watchdog.ts';
 import { requestsShed } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
 
 export type BackpressureOptions = {
   maxConcurrent: number;
@@ -23,7 +23,7 @@ export type BackpressureOptions = {
 
 const MEMORY_RETRY_AFTER_S = 5;
 
-/** A GraphQL-shaped 503 with Retry-After (the contract's overload response), before the body is read. */
+/** A GraphQL-shaped 503 with Retry-After (docs/contract.md, "HTTP": overload), before the body is read. */
 function overloaded(reason: 'memory', message: string, retryAfter: number): Response {
   return Response.json(
     { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED, reason, retryAfter } }] },

@@ -1,5 +1,5 @@
 /**
- * HTTP caching of GraphQL responses (the contract's rules):
+ * HTTP caching of GraphQL responses (docs/contract.md, "Cache-Control"):
  * - anonymous GETs that read only public restaurant data: `public, max-age=300`;
  * - anything sent with `Authorization` is never public: recommendations and chef's
  *   choice `private, max-age=600`, public data `private, max-age=300`, anything else
@@ -11,7 +11,7 @@
  * The decision is made from the operation's root fields, which is where identity
  * enters this schema (`me`, `node` for orders and users, recommendations).
  * @graphql-yoga/plugin-response-cache would add a server-side store of whole responses
- * on top of the caches we already have; the headers are all the contract asks for.
+ * on top of the caches we already have; clients and CDNs need only the headers.
  */
 import { createHash } from 'node:crypto';
 import { type DocumentNode, getOperationAST, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
@@ -19,7 +19,7 @@ import type { Plugin } from 'graphql-yoga';
 
 /** Root fields whose answers are the same for everyone. */
 const PUBLIC_FIELDS = new Set(['restaurants', 'restaurant', 'searchRestaurants', 'cuisines', 'node', '__typename']);
-/** Personal, but fine to reuse for a while (the contract's 600 s). */
+/** Personal, but fine to reuse for a while: `private, max-age=600`. */
 const PRIVATE_CACHEABLE_FIELDS = new Set(['recommendations', 'chefChoice']);
 
 export const CACHE_CONTROL = {

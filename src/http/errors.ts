@@ -9,9 +9,9 @@ import {
   StatementTimeoutError,
 } from 'slonik';
 import { inputSqlState } from '../db/input-errors.ts';
+import { ErrorCode } from '../errors.ts';
 import { GateFullError, GateTimeoutError } from '../gate.ts';
 import type { Logger } from '../logger.ts';
-import { ErrorCode } from '../schema/errors.ts';
 
 function isDatabaseUnavailable(error: unknown): boolean {
   return (
@@ -25,16 +25,16 @@ function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
-/**
- * Yoga's `maskError`: expected errors (ours, with a code) pass; known failures get
- * their contract code; everything else becomes "Unexpected error." with no stack,
- * SQL or message of the original, which is logged instead.
- */
 /** By name, not `instanceof`: a second copy of graphql-js (bundlers, test runners) must not unmask errors. */
 function isGraphQLError(value: unknown): value is GraphQLError {
   return value instanceof Error && value.name === 'GraphQLError';
 }
 
+/**
+ * Yoga's `maskError`: expected errors (ours, with a code) pass; known failures get
+ * a code of src/errors.ts; everything else becomes "Unexpected error." with no stack,
+ * SQL or message of the original, which is logged instead.
+ */
 export function createMaskError(log: Logger) {
   return (error: unknown, message: string): Error => {
     const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
@@ -93,10 +93,10 @@ export function createMaskError(log: Logger) {
  */
 const OWN_CODES = new Set<string>(Object.values(ErrorCode));
 
-/** Yoga's codes that have a contract counterpart; any other foreign code becomes BAD_USER_INPUT. */
+/** Yoga's codes that have a counterpart in src/errors.ts; any other foreign code becomes BAD_USER_INPUT. */
 const FOREIGN_CODES: Record<string, string> = { REQUEST_ENTITY_TOO_LARGE: ErrorCode.QUERY_TOO_LARGE };
 
-/** The error with a contract code: a missing or foreign one (Yoga's GRAPHQL_PARSE_FAILED…) becomes BAD_USER_INPUT. */
+/** The error with a code of src/errors.ts: a missing or foreign one (Yoga's GRAPHQL_PARSE_FAILED…) becomes BAD_USER_INPUT. */
 function withCode(e: GraphQLError): GraphQLError {
   return OWN_CODES.has(String(e.extensions?.code))
     ? e

@@ -8,7 +8,7 @@
  * It opens on a commented tour that runs against the demo data, with a tab per main use case.
  */
 import type { GraphiQLOptions } from 'graphql-yoga';
-import { DEMO_EMAIL, DEMO_PASSWORD } from '../db/seed.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD } from '../db/demo-account.ts';
 
 const WELCOME = `# Welcome to TasteMatch.
 #

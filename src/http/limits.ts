@@ -3,8 +3,8 @@
  * (before parsing), tokens (while parsing), depth, aliases and directives (validation;
  * graphql-armor's rules, configured so the known bypasses are closed: introspection
  * fields are not exempt from depth), and cost (src/http/cost.ts, at execution start,
- * when the variables' values are known). Every refusal has its contract code, the
- * measured value and the limit in `extensions`, and HTTP 400.
+ * when the variables' values are known). Every refusal has its code (docs/contract.md,
+ * "Error codes"), the measured value and the limit in `extensions`, and HTTP 400.
  */
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -19,9 +19,9 @@ import {
   visit,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors.ts';
 import { Gate } from '../gate.ts';
 import { requestsShed } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
 import { coercePageVariables, operationCost, type PageVariables, UNDETERMINED } from './cost.ts';
 import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 
@@ -81,8 +81,8 @@ const PARAMS = new Map<string, 'string' | 'object'>([
 /**
  * Every operation's parameters, checked as soon as the body is parsed, before any plugin
  * reads them (onParams). Yoga checks some of them, but after the plugins (which then failed
- * on `{"query": 1}`), not `operationName` at all, and with a code outside the contract
- * inside a batch.
+ * on `{"query": 1}`), not `operationName` at all, and with a code of its own (not one of
+ * src/errors.ts) inside a batch.
  * @throws BAD_USER_INPUT (HTTP 400) naming the parameter
  */
 function checkParams(params: unknown): void {

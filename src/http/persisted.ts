@@ -39,9 +39,9 @@ import { getOperationAST } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
+import { clientAddress } from '../client-address.ts';
+import { ErrorCode } from '../errors.ts';
 import { cacheEvents } from '../metrics.ts';
-import { ErrorCode } from '../schema/errors.ts';
-import { clientAddress } from './client-address.ts';
 
 export type PersistedMode = 'off' | 'allow' | 'only';
 
@@ -115,7 +115,7 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
 }
 
 const notFound = () =>
-  // Apollo's link recognises the message; the code is the contract's.
+  // Apollo's link recognises the message; the code is ours (src/errors.ts).
   createGraphQLError('PersistedQueryNotFound', {
     extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 404 } },
   });
@@ -134,7 +134,7 @@ export type RegistrationOptions = {
   perMinute: number;
   /** CLIENT_IP_HEADER */
   clientIpHeader?: string;
-  /** with X-Forwarded-For: how many trusted proxies append to it (src/http/client-address.ts) */
+  /** with X-Forwarded-For: how many trusted proxies append to it (src/client-address.ts) */
   trustedProxyHops?: number;
 };
 

@@ -18,10 +18,6 @@ function childTrees(trees: ResolveTree[], [typeName, fieldName]: Step): ResolveT
 }
 
 /**
- * Field names selected on `typeNames` (a type and the interfaces it implements) under the
- * current field, after walking `path` (e.g. connection → edges → node). All aliases merge.
- */
-/**
  * Parsed selections, per request (keyed by its variables object, since `@include(if: $x)`
  * depends on them) and per field node list: every item of a list field (50 × `Order.restaurant`)
  * shares one `fieldNodes` array, so a selection is read once per request, not once per item.
@@ -29,6 +25,10 @@ function childTrees(trees: ResolveTree[], [typeName, fieldName]: Step): ResolveT
  */
 const memo = new WeakMap<object, WeakMap<object, Map<string, Set<string>>>>();
 
+/**
+ * Field names selected on `typeNames` (a type and the interfaces it implements) under the
+ * current field, after walking `path` (e.g. connection → edges → node). All aliases merge.
+ */
 export function selectedFieldNames(
   info: GraphQLResolveInfo,
   typeNames: readonly string[],
@@ -69,4 +69,10 @@ export function columnsFor<C extends string>(fields: Iterable<string>, map: Colu
   const columns = new Set<C>(always);
   for (const f of fields) for (const c of map[f] ?? []) columns.add(c);
   return [...columns].sort();
+}
+
+/** A column the projection should have read is missing: a bug, reported as an internal error. */
+export function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`projection did not read ${what}`);
+  return value;
 }

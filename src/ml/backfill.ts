@@ -1,6 +1,6 @@
 /**
  * Restaurant embeddings, written in batches with one commit each: memory holds one
- * batch of texts and vectors, whatever the table's size (the seed documents' lesson).
+ * batch of texts and vectors, whatever the table's size, and a failure loses one batch.
  */
 import type { Db } from '../db/pool.ts';
 import {

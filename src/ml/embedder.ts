@@ -4,8 +4,8 @@
  *
  * Memory on a small machine:
  * - The session loads on first use (concurrent first calls share one load) and is
- *   released after `idleMs` without use, the seed documents' "unload when idle"
- *   done safely: never while a run is in flight, and the next call loads it again.
+ *   released after `idleMs` without use (EMBED_IDLE_MS), so an idle process gives its
+ *   memory back; never while a run is in flight, and the next call loads it again.
  * - One run at a time (runs queue, at most `maxQueued` waiting): with one intra-op
  *   thread, parallel runs would only add their activations' memory, not speed.
  * - The CPU memory arena stays ON, measured rather than assumed: with it, onnxruntime

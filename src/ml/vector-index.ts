@@ -4,6 +4,8 @@
  * column is `vector(384)` (an HNSW index in PostgreSQL), else in process
  * (memory-index.ts).
  */
+
+/** A restaurant id and its cosine similarity to the query (higher is nearer). */
 export type Match = { id: string; score: number };
 export type NearestFilter = { minRating?: number; excludeIds?: ReadonlySet<string> };
 

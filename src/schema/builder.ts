@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.ts';
-import { authenticationRequired, badUserInput, notFound } from './errors.ts';
+import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
 import { isIdString } from './pagination.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
@@ -47,7 +47,7 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    // `nodes` is not part of the contract.
+    // Connections expose `edges` only (schema.graphql, docs/contract.md "GraphQL"): no `nodes`.
     nodesQueryOptions: false,
     // Refuse ids of unknown types or with a non-numeric key before any loader or SQL sees them.
     decodeGlobalID: (globalID) => {

@@ -1,6 +1,6 @@
 import { Kind } from 'graphql';
+import { badUserInput } from '../errors.ts';
 import { builder } from './builder.ts';
-import { badUserInput } from './errors.ts';
 
 function parseDate(value: unknown): Date {
   const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;

@@ -3,7 +3,7 @@
  * whose message and `extensions.field` name the input field (`items[2].quantity`).
  */
 import { z } from 'zod';
-import { badUserInput } from './errors.ts';
+import { badUserInput } from '../errors.ts';
 
 // A UTF-16 surrogate without its pair: JSON can carry one (`"\\ud800"`), UTF-8 cannot.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

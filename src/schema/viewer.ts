@@ -1,5 +1,5 @@
 import type { Context } from '../context.ts';
-import { authenticationRequired } from './errors.ts';
+import { authenticationRequired } from '../errors.ts';
 
 /**
  * The signed-in user's id, in a resolver whose field requires the `authenticated`

@@ -13,7 +13,7 @@ import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts
 import { startWireCounter, type WireCounter } from '../helpers/wire-counter.ts';
 
 const RESTAURANTS = 300;
-/** The issue's document: with no variables it was priced as if every page were 1. */
+/** A document whose defaults size its pages: with no variables it used to be priced as if every page were 1. */
 const ISSUE = `query Q($f: Int = 100, $g: Int = 20) {
   restaurants(first: $f) { edges { node { similar(first: $g) { similar(first: $g) { name } } } } }
 }`;
@@ -89,7 +89,7 @@ async function stillServes() {
   expect(gateway.child.exitCode).toBeNull();
 }
 
-describe("the issue's document", () => {
+describe('a document whose page sizes are variable defaults', () => {
   it('is refused with no variables, priced with the defaults (100 restaurants × 20 × 20)', async () => {
     await expectRefused(ISSUE, undefined, price(100, 20));
     await expectRefused(ISSUE, {}, price(100, 20));

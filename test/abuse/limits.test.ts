@@ -1,7 +1,7 @@
 /**
  * Hostile documents: each is refused with its code, the measured value and the limit,
  * at limit + 1 but not at the limit, with zero SQL statements run; the process then
- * answers a normal query. Limits are the contract's defaults.
+ * answers a normal query. Limits are the defaults (README, configuration).
  */
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

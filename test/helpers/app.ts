@@ -52,10 +52,6 @@ export const TEST_ML_OPTIONS: MlOptions = {
   syncMs: 0,
 };
 
-/**
- * A fresh database, the app over a pool that connects through the wire counter,
- * so each test can assert exactly which statements a request sent.
- */
 type TestAppOptions = Partial<DbOptions> & {
   production?: boolean;
   /** e.g. 'x-client-ip': lets a test choose its client address per request */
@@ -70,6 +66,10 @@ type TestAppOptions = Partial<DbOptions> & {
   app?: Pick<AppOptions, 'queryLimits' | 'backpressure' | 'persisted' | 'maxBodyBytes' | 'tracing' | 'metricsEndpoint'>;
 };
 
+/**
+ * A fresh database, the app over a pool that connects through the wire counter,
+ * so each test can assert exactly which statements a request sent.
+ */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const {
     production,

@@ -7,8 +7,8 @@ import {
   selectOrderByIdempotencyKey,
   updateOrderRating,
 } from '../../db/queries/orders.ts';
+import { badUserInput, notFound } from '../../errors.ts';
 import { builder } from '../builder.ts';
-import { badUserInput, notFound } from '../errors.ts';
 import { CreateOrderRules, validate } from '../validation.ts';
 import { viewerId } from '../viewer.ts';
 import { Order } from './order.ts';

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { OrderRow } from '../../db/queries/orders.ts';
 import { ORDER_FIELD_COLUMNS } from '../../loaders/orders.ts';
-import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
+import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
 import { builder } from '../builder.ts';
-import { must } from '../errors.ts';
 import { IdString, IsoTimestamp } from '../pagination.ts';
 import { Restaurant, restaurantColumns } from './restaurant.ts';
 

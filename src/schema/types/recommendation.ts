@@ -1,7 +1,7 @@
+import { badUserInput } from '../../errors.ts';
 import type { ChefChoiceResult, RecommendationItem } from '../../recommend/engine.ts';
 import { MAX_RECOMMENDATIONS } from '../../recommend/engine.ts';
 import { builder } from '../builder.ts';
-import { badUserInput } from '../errors.ts';
 import { viewerId } from '../viewer.ts';
 import { Restaurant, referencedRestaurant } from './restaurant.ts';
 

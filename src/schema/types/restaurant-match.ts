@@ -1,5 +1,5 @@
+import { badUserInput } from '../../errors.ts';
 import { builder } from '../builder.ts';
-import { badUserInput } from '../errors.ts';
 import { textArgument } from '../validation.ts';
 import { Restaurant, referencedRestaurant } from './restaurant.ts';
 

@@ -12,10 +12,10 @@ import {
   selectCuisines,
   selectRestaurantPage,
 } from '../../db/queries/restaurants.ts';
-import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
+import { badUserInput, notFound } from '../../errors.ts';
+import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
 import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
 import { builder } from '../builder.ts';
-import { badUserInput, must, notFound } from '../errors.ts';
 import {
   connectionFromRows,
   decodeCursor,

@@ -1,7 +1,7 @@
 import type { TasteProfileRow } from '../../db/queries/preferences.ts';
 import { selectKnownCuisines, upsertPreferences } from '../../db/queries/preferences.ts';
+import { badUserInput } from '../../errors.ts';
 import { builder } from '../builder.ts';
-import { badUserInput } from '../errors.ts';
 import { TastePreferencesRules, validate } from '../validation.ts';
 import { viewerId } from '../viewer.ts';
 import { PriceRange } from './restaurant.ts';

@@ -1,9 +1,8 @@
 import type { OrderRow } from '../../db/queries/orders.ts';
 import type { UserRow } from '../../db/queries/users.ts';
-import { columnsFor, selectedFieldNames } from '../../loaders/projection.ts';
+import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
 import { USER_FIELD_COLUMNS } from '../../loaders/users.ts';
 import { builder } from '../builder.ts';
-import { must } from '../errors.ts';
 import { connectionFromRows, decodeCursor, encodeCursor, pageSize, selectsPage } from '../pagination.ts';
 import {
   ORDER_CURSOR_KIND,

@@ -1,6 +1,10 @@
+/**
+ * Error codes and the constructors of expected errors, in one home below every layer: auth,
+ * HTTP and the schema import it, and it imports nothing from src/ (test/layering.test.ts).
+ */
 import { createGraphQLError } from 'graphql-yoga';
 
-/** The contract's `extensions.code` values used by this gateway. */
+/** Every `extensions.code` this gateway sends (docs/contract.md, "Error codes"). */
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -62,10 +66,4 @@ export function overloaded(message: string, retryAfterSeconds: number) {
       http: { status: 503, headers: { 'Retry-After': String(retryAfterSeconds) } },
     },
   });
-}
-
-/** A column the projection should have read is missing: a bug, reported as an internal error. */
-export function must<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`projection did not read ${what}`);
-  return value;
 }
