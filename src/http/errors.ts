@@ -122,14 +122,14 @@ const DOCUMENT_LIMIT_CODES = new Set<string>([
 
 type HttpExtension = { status?: number; headers?: Record<string, string>; spec?: boolean };
 
-function withHttp(e: GraphQLError, http: HttpExtension | undefined): GraphQLError {
-  const { http: _old, ...extensions } = e.extensions as { http?: HttpExtension };
+function withHttp(e: GraphQLError, http: HttpExtension | undefined, originalError = e.originalError): GraphQLError {
+  const { http: _old, ...extensions } = (e.extensions ?? {}) as { http?: HttpExtension };
   return new GraphQLError(e.message, {
     nodes: e.nodes,
     source: e.source,
     positions: e.positions,
     path: e.path,
-    originalError: e.originalError,
+    originalError,
     extensions: http ? { ...extensions, http } : extensions,
   });
 }
@@ -166,7 +166,12 @@ function coercionStatus(e: GraphQLError): GraphQLError {
   const http = e.extensions?.http as HttpExtension | undefined;
   const code = e.extensions?.code;
   if (e.path || (code && code !== ErrorCode.BAD_USER_INPUT) || (http?.status && http.status !== 400)) return e;
-  return withHttp(e, { ...http, status: 400, spec: true });
+  // The value's own complaint (a scalar's parse error) is part of the message, not a failure to mask.
+  return withHttp(
+    e,
+    { ...http, status: 400, spec: true },
+    isGraphQLError(e.originalError) ? undefined : e.originalError,
+  );
 }
 
 type Result = { data?: unknown; errors?: readonly GraphQLError[] };
