@@ -19,7 +19,8 @@ function prettyStream(): pino.DestinationStream | undefined {
   try {
     const require = createRequire(import.meta.url);
     const pretty = require('pino-pretty') as (options: Record<string, unknown>) => pino.DestinationStream;
-    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+    // Colours as the terminal supports them (pino-pretty's default; NO_COLOR turns them off).
+    return pretty({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
   } catch {
     return undefined;
   }
