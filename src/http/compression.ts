@@ -94,7 +94,8 @@ export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
   });
 }
 
-const COMPRESSIBLE = /^(application\/(json|graphql-response\+json|javascript)|text\/)/i;
+/** Whole bodies only: a stream (text/event-stream, multipart) would be held back until it ends. */
+const COMPRESSIBLE = /^(application\/(json|graphql-response\+json|javascript)|text\/(?!event-stream))/i;
 
 /** 304 with the headers of the answer it stands for, no body. */
 export function notModified(headers: Headers): Response {

@@ -150,8 +150,9 @@ function specStatus(e: GraphQLError, data: 'none' | 'null' | 'present'): GraphQL
     if (!http?.status) return e;
     return withHttp(e, http.headers ? { headers: http.headers } : undefined);
   }
-  if (DOCUMENT_LIMIT_CODES.has(String(e.extensions?.code)) && (http?.spec || http?.status !== 400)) {
-    return withHttp(e, { ...http, status: 400, spec: false });
+  // A status of its own (413 for a body over MAX_BODY_BYTES) stays.
+  if (DOCUMENT_LIMIT_CODES.has(String(e.extensions?.code)) && (http?.spec || !http?.status)) {
+    return withHttp(e, { ...http, status: http?.status ?? 400, spec: false });
   }
   return e;
 }

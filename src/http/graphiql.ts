@@ -197,7 +197,8 @@ export function useGraphiQLCaching(endpoint: string, options: GraphiQLOptions): 
       const headers = new Headers(response.headers);
       headers.set('cache-control', 'private, no-cache');
       headers.set('etag', etag);
-      addVary(headers, 'Accept-Encoding');
+      // The same URL answers JSON to other Accept headers.
+      addVary(headers, 'Accept', 'Accept-Encoding');
       if (etagMatches(request.headers.get('if-none-match'), etag)) {
         setResponse(notModified(headers));
         return;

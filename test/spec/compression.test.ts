@@ -98,6 +98,18 @@ describe('GraphQL answers', () => {
     expect(body.data.restaurants.edges).toHaveLength(20);
   });
 
+  it('a stream (text/event-stream) is never held back to be compressed', async () => {
+    const r = await t.app.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'accept-encoding': 'br, gzip' },
+      body: JSON.stringify({ query: FEED }),
+    });
+    expect(r.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // Yoga marks its streams `Content-Encoding: none`.
+    expect([null, 'none']).toContain(r.headers.get('content-encoding'));
+    expect(await r.text()).toContain('"edges"');
+  });
+
   it('a small answer (under COMPRESSION_MIN_BYTES) is sent as it is', async () => {
     const { r, bytes } = await get(SMALL, { 'accept-encoding': 'br, gzip' });
     expect(r.headers.get('content-encoding')).toBeNull();
