@@ -53,11 +53,12 @@ function banner(base: string, opts: { production: boolean; demoToken?: string })
       '  Demo user:  none (NODE_ENV=production: no seeded account has a known password)\n\n'
     );
   }
+  if (!opts.demoToken) {
+    return `\n  GraphiQL:   ${base}/graphql\n  Demo user:  none (this database has no ${DEMO_EMAIL} account)\n\n`;
+  }
   return (
     `\n  GraphiQL:   ${base}/graphql\n  Demo user:  ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n` +
-    (opts.demoToken
-      ? `  Demo token: ${opts.demoToken}\n  (already in the headers of GraphiQL's signed-in tabs)\n\n`
-      : '\n')
+    `  Demo token: ${opts.demoToken}\n  (already in the headers of GraphiQL's signed-in tabs)\n\n`
   );
 }
 
