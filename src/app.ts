@@ -8,9 +8,11 @@ import { loadConfig } from './config.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
+import { useCompression } from './http/compression.ts';
+import { corsOptions } from './http/cors.ts';
 import { createDocumentCaches, type DocumentCacheOptions, useExecutorNeutralErrors } from './http/document-cache.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
-import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './http/graphiql.ts';
+import { graphiqlOptions, renderOfflineGraphiQL, useGraphiQLCaching } from './http/graphiql.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
 import { useMetrics } from './http/metrics-plugin.ts';
@@ -51,6 +53,10 @@ export type AppOptions = AppDeps & {
   metricsEndpoint?: boolean;
   /** /health with memory and load figures; default: not in production (there exactly {"status":"ok"}) */
   detailedHealth?: boolean;
+  /** COMPRESSION_MIN_BYTES (unset: its default; 0: no compression) */
+  compressionMinBytes?: number;
+  /** development with the embedded demo data: the demo user's token, in GraphiQL's signed-in tabs */
+  demoToken?: string;
   /** bounds of the parsed and compiled documents (unset: DOCUMENT_CACHE_MAX_BYTES, JIT_CACHE_MAX_BYTES defaults) */
   documentCache?: Omit<DocumentCacheOptions, 'precompiled'>;
 };
@@ -96,13 +102,14 @@ export function createApp(opts: AppOptions) {
   const requests = useBackpressure(backpressure, watchdog, '/graphql');
   watchRequests(requests.state, () => watchdog.shedding);
   const load = () => ({ ...watchdog.snapshot(), requests: requests.state() });
+  const graphiql = opts.production ? undefined : graphiqlOptions(opts.demoToken);
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     // Yoga's own plain check moves aside; /health (with memory figures) is ours.
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    graphiql: opts.production ? false : GRAPHIQL_OPTIONS,
+    graphiql: graphiql ?? false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: { limit: limits.maxBatch },
     maxRequestBodySize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -110,13 +117,7 @@ export function createApp(opts: AppOptions) {
     parserAndValidationCache: documents.parserAndValidationCache,
     // `documentId` (a persisted operation's id) is a request parameter too.
     extraParamNames: ['documentId'],
-    cors:
-      opts.corsOrigins.length === 0
-        ? false
-        : {
-            origin: opts.corsOrigins.includes('*') ? '*' : opts.corsOrigins,
-            credentials: !opts.corsOrigins.includes('*'),
-          },
+    cors: corsOptions(opts.corsOrigins),
     maskedErrors: { maskError: createMaskError(log), errorMessage: 'Unexpected error.' },
     logging: {
       debug: (...a) => log.debug(a.map(String).join(' ')),
@@ -137,6 +138,9 @@ export function createApp(opts: AppOptions) {
       useHealthEndpoints(opts.ready, (opts.detailedHealth ?? !opts.production) ? load : undefined),
       requests.plugin,
       useHttpCaching('/graphql'),
+      // After the caching headers (the ETag is the uncompressed body's, given a suffix per encoding).
+      ...(graphiql ? [useGraphiQLCaching('/graphql', graphiql)] : []),
+      useCompression(opts.compressionMinBytes ?? loadConfig({}).http.compressionMinBytes),
       useErrorCodes(),
       ...useQueryLimits(limits),
       // After the limits: APQ registers in onExecute, which runs once the cost check (the

@@ -28,6 +28,7 @@ const Env = z.object({
   HEAVY_COST: int(1000, 1),
   MAX_HEAVY_REQUESTS: int(2, 1),
   MAX_BODY_BYTES: int(102_400, 1024),
+  COMPRESSION_MIN_BYTES: int(1024, 0),
   MAX_CONCURRENT_REQUESTS: int(15, 1),
   MAX_QUEUED_REQUESTS: int(50, 0),
   QUEUE_TIMEOUT_MS: int(2_000, 1),
@@ -116,7 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxHeavy: e.MAX_HEAVY_REQUESTS,
       queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
     },
-    http: { maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS, metricsPort: e.METRICS_PORT },
+    http: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      metricsPort: e.METRICS_PORT,
+      compressionMinBytes: e.COMPRESSION_MIN_BYTES,
+    },
     backpressure: {
       maxConcurrent: e.MAX_CONCURRENT_REQUESTS,
       maxQueued: e.MAX_QUEUED_REQUESTS,

@@ -23,7 +23,7 @@ import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
 import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, logFormat } from './logger.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
 import type { Embedder } from './ml/embedder.ts';
 import { modelFiles } from './ml/model-source.ts';
@@ -43,10 +43,34 @@ function modelReadiness(dir: string, embedder: Embedder): string {
   return embedder.loadError ? `failed to load: ${embedder.loadError}` : 'ok';
 }
 
+/**
+ * What the embedded-database start prints: only what is true of this process. Production has no
+ * GraphiQL (the endpoint answers GraphQL requests only) and no account with a known password.
+ */
+function banner(base: string, opts: { production: boolean; demoToken?: string }): string {
+  if (opts.production) {
+    return (
+      `\n  GraphQL:    ${base}/graphql (POST or GET; GraphiQL is off in production)\n` +
+      '  Demo user:  none (NODE_ENV=production: no seeded account has a known password)\n\n'
+    );
+  }
+  if (!opts.demoToken) {
+    return `\n  GraphiQL:   ${base}/graphql\n  Demo user:  none (this database has no ${DEMO_EMAIL} account)\n\n`;
+  }
+  return (
+    `\n  GraphiQL:   ${base}/graphql\n  Demo user:  ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n` +
+    `  Demo token: ${opts.demoToken}\n  (already in the headers of GraphiQL's signed-in tabs)\n\n`
+  );
+}
+
 async function main() {
   const config = loadConfig();
   let stopping = false;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(
+    config.logLevel,
+    undefined,
+    logFormat({ production: config.production, isTTY: process.stdout.isTTY === true }),
+  );
   const tokens = createTokenService({ ...config.jwt, production: config.production });
   if (tokens.generated) log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process');
 
@@ -96,6 +120,9 @@ async function main() {
     stopping ? log.debug({ err: e }, 'embedding backfill stopped') : log.error({ err: e }, 'embedding backfill failed'),
   );
   const { modelPath } = config.ml;
+  // Development on the embedded demo data: the demo user's token for the banner and GraphiQL's tabs.
+  const demo = embedded && !config.production ? await selectUserIdByEmail(db, DEMO_EMAIL) : undefined;
+  const demoToken = demo ? await tokens.sign(demo.id) : undefined;
   const tracing = await createTracing(process.env, log);
   const app = createApp({
     db,
@@ -112,6 +139,8 @@ async function main() {
       registrationsPerMinute: config.apq.registrationsPerMinute,
     },
     maxBodyBytes: config.http.maxBodyBytes,
+    compressionMinBytes: config.http.compressionMinBytes,
+    demoToken,
     documentCache: config.documentCache,
     tracing: tracing?.plugin,
     // Development: /metrics and the detailed /health on the main port unless METRICS_PORT is set.
@@ -158,18 +187,7 @@ async function main() {
     : undefined;
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
-  if (embedded && config.production) {
-    process.stdout.write(
-      `\n  GraphQL:    ${base}/graphql\n  Demo user:  none (NODE_ENV=production: no seeded account has a known password)\n\n`,
-    );
-  } else if (embedded) {
-    const demo = await selectUserIdByEmail(db, DEMO_EMAIL);
-    const token = demo ? await tokens.sign(demo.id) : undefined;
-    process.stdout.write(
-      `\n  GraphiQL:   ${base}/graphql\n  Demo user:  ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n` +
-        (token ? `  Demo token: ${token}\n  (GraphiQL → Headers: {"Authorization": "Bearer <token>"})\n\n` : '\n'),
-    );
-  }
+  if (embedded) process.stdout.write(banner(base, { production: config.production, demoToken }));
 
   const shutdown = async (signal: string) => {
     if (stopping) return;

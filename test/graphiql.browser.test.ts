@@ -46,6 +46,10 @@ describe.runIf(requireProgram('chromium'))('GraphiQL in Chromium, offline', () =
 
       const response = await page.goto(`${base}/graphql`, { waitUntil: 'load', timeout: 60_000 });
       expect(response?.status()).toBe(200);
+      // The signed-in tabs start with the demo token the banner printed.
+      const token = /Demo token: (\S+)/.exec(server.output())?.[1];
+      expect(token).toBeTruthy();
+      expect(await response!.text()).toContain(`Bearer ${token}`);
       const run = page.locator('.graphiql-execute-button');
       await run.waitFor({ timeout: 60_000 });
       // The welcome tab explains the token.

@@ -64,7 +64,7 @@ describe('searchRestaurants', () => {
     for (const [text, first] of [
       ['  ', 5],
       ['x'.repeat(501), 5],
-      ['sushi', 0],
+      ['sushi', -1],
       ['sushi', 51],
     ] as const) {
       const r = await t.gql(
@@ -215,9 +215,9 @@ describe('recommendations', () => {
     expect(t.wire.statements.some((s) => s.sql.includes('/* orderSignals */'))).toBe(true);
   });
 
-  it('refuses first outside 1–50', async () => {
+  it('refuses first outside 0–50', async () => {
     const u = await newUser('first@example.com');
-    for (const first of [0, 51]) {
+    for (const first of [-1, 51]) {
       const r = await t.gql(RECS, { first }, { token: u.token });
       expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }

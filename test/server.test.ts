@@ -65,6 +65,9 @@ describe('npm start with no DATABASE_URL', () => {
       expect(out).toMatch(/Demo user: {2}\S+@\S+ \/ \S+/);
       const token = /Demo token: (\S+)/.exec(out)?.[1];
       expect(token).toBeTruthy();
+      // The signed-in GraphiQL tabs start with that token in their headers.
+      const graphiql = await fetch(`${server.base}/graphql`, { headers: { accept: 'text/html' } });
+      expect(await graphiql.text()).toContain(`Bearer ${token}`);
 
       expect((await fetch(`${server.base}/health`)).status).toBe(200);
       expect((await fetch(`${server.base}/ready`)).status).toBe(200);

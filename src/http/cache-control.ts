@@ -5,8 +5,10 @@
  *   choice `private, max-age=600`, public data `private, max-age=300`, anything else
  *   (the user, their orders) `private, no-store`;
  * - POST, mutations, errors and refusals: `no-store`.
- * Cacheable GETs carry a strong `ETag` (sha256 of the body) and `Vary: Authorization`;
- * a matching `If-None-Match` gets 304 with no body.
+ * Cacheable GETs carry a strong `ETag` (sha256 of the body) and `Vary: Authorization, Origin`
+ * (with or without an `Origin` in the request: a shared cache must not hand the copy made for
+ * one origin, with its `Access-Control-Allow-Origin` or without one, to another); a matching
+ * `If-None-Match` gets 304 with no body.
  *
  * The decision is made from the operation's root fields, which is where identity
  * enters this schema (`me`, `node` for orders and users, recommendations).
@@ -78,6 +80,17 @@ export function cacheControlFor(fields: Set<string>, authenticated: boolean): st
   return CACHE_CONTROL.privateNoStore;
 }
 
+/** Adds tokens to `Vary`, keeping those already there (case-insensitive, no duplicates). */
+export function addVary(headers: Headers, ...names: string[]): void {
+  const present = (headers.get('vary') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const lower = new Set(present.map((t) => t.toLowerCase()));
+  for (const n of names) if (!lower.has(n.toLowerCase())) present.push(n);
+  headers.set('vary', present.join(', '));
+}
+
 type Decision = { fields?: Set<string>; failed: boolean };
 
 export function useHttpCaching(graphqlEndpoint: string): Plugin {
@@ -117,7 +130,7 @@ export function useHttpCaching(graphqlEndpoint: string): Plugin {
       }
       const policy = cacheControlFor(d.fields!, request.headers.has('authorization'));
       response.headers.set('cache-control', policy);
-      response.headers.append('vary', 'Authorization');
+      addVary(response.headers, 'Authorization', 'Origin');
       if (policy.includes('no-store')) return;
       const body = await response.clone().arrayBuffer();
       const etag = `"${createHash('sha256').update(new Uint8Array(body)).digest('base64url')}"`;

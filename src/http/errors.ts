@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import {
   BackendTerminatedError,
   BackendTerminatedUnexpectedlyError,
@@ -110,13 +110,97 @@ function withCode(e: GraphQLError): GraphQLError {
       });
 }
 
+/** Refusals of the document by a query limit (src/http/limits.ts): HTTP 400 under either media type. */
+const DOCUMENT_LIMIT_CODES = new Set<string>([
+  ErrorCode.QUERY_TOO_LARGE,
+  ErrorCode.DEPTH_LIMIT_EXCEEDED,
+  ErrorCode.ALIAS_LIMIT_EXCEEDED,
+  ErrorCode.DIRECTIVE_LIMIT_EXCEEDED,
+  ErrorCode.COST_LIMIT_EXCEEDED,
+  ErrorCode.BATCH_LIMIT_EXCEEDED,
+]);
+
+type HttpExtension = { status?: number; headers?: Record<string, string>; spec?: boolean };
+
+function withHttp(e: GraphQLError, http: HttpExtension | undefined, originalError = e.originalError): GraphQLError {
+  const { http: _old, ...extensions } = (e.extensions ?? {}) as { http?: HttpExtension };
+  return new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    originalError,
+    extensions: http ? { ...extensions, http } : extensions,
+  });
+}
+
+/**
+ * The HTTP status an error asks for, as the GraphQL-over-HTTP specification has it (Yoga
+ * picks the response's status from the errors' `extensions.http`; `spec: true` means "only
+ * under application/graphql-response+json", application/json answering 200):
+ * - `data` present and not null (a field failed, the others answered): no error sets the
+ *   status, so 200; headers such as Retry-After stay. A database outage is 503 only when no
+ *   data could be produced.
+ * - a document limit: 400 under both (Yoga marks parse-time refusals, the token limit, `spec`).
+ * Variable coercion errors get theirs when execution ends (`coercionStatus`).
+ */
+function specStatus(e: GraphQLError, data: 'none' | 'null' | 'present'): GraphQLError {
+  const http = e.extensions?.http as HttpExtension | undefined;
+  if (data === 'present') {
+    if (!http?.status) return e;
+    return withHttp(e, http.headers ? { headers: http.headers } : undefined);
+  }
+  // A status of its own (413 for a body over MAX_BODY_BYTES) stays.
+  if (DOCUMENT_LIMIT_CODES.has(String(e.extensions?.code)) && (http?.spec || !http?.status)) {
+    return withHttp(e, { ...http, status: http?.status ?? 400, spec: false });
+  }
+  return e;
+}
+
+/**
+ * An execution result with no `data` holds request errors: variables that do not coerce (a
+ * wrong type, a missing required one). 400 under application/graphql-response+json and 200
+ * under application/json, whichever executor ran (graphql-jit's carry no status, graphql-js's
+ * a plain 400 for both media types).
+ */
+function coercionStatus(e: GraphQLError): GraphQLError {
+  const http = e.extensions?.http as HttpExtension | undefined;
+  const code = e.extensions?.code;
+  if (e.path || (code && code !== ErrorCode.BAD_USER_INPUT) || (http?.status && http.status !== 400)) return e;
+  // The value's own complaint (a scalar's parse error) is part of the message, not a failure to mask.
+  return withHttp(
+    e,
+    { ...http, status: 400, spec: true },
+    isGraphQLError(e.originalError) ? undefined : e.originalError,
+  );
+}
+
+type Result = { data?: unknown; errors?: readonly GraphQLError[] };
+
+function processed(result: Result): Result {
+  if (!result.errors?.length) return result;
+  const data = !('data' in result) ? 'none' : result.data === null ? 'null' : 'present';
+  return { ...result, errors: result.errors.map((e) => specStatus(withCode(e), data)) };
+}
+
+const isResult = (r: unknown): r is Result => !!r && typeof r === 'object' && 'errors' in r;
+
 export function useErrorCodes(): Plugin {
   return {
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result) || 'data' in result || !result.errors?.length) return;
+          setResult({ ...result, errors: result.errors.map(coercionStatus) });
+        },
+      };
+    },
     onResultProcess({ result, setResult }) {
-      if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors) {
+      if (Array.isArray(result)) {
+        if (result.some(isResult)) setResult(result.map((r) => (isResult(r) ? processed(r) : r)));
         return;
       }
-      setResult({ ...result, errors: result.errors.map((e) => withCode(e as GraphQLError)) });
+      if (isResult(result)) setResult(processed(result) as typeof result);
     },
   };
 }

@@ -5,13 +5,14 @@ import { selectedFieldNames } from '../loaders/projection.ts';
 import { textProblem } from './validation.ts';
 
 /**
- * Validates a connection's `first` against `MAX_PAGE_SIZE`.
+ * Validates a `first` (a connection's page against `MAX_PAGE_SIZE`, a list's against its own
+ * bound). 0 is a valid, empty page, as Relay's connection rules allow; negative is refused.
  * @throws BAD_USER_INPUT with `{ argument, value, limit }` when out of range.
  */
 export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const value = first ?? fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw badUserInput(`"first" must be between 1 and ${max} (got ${value})`, { argument: 'first', value, limit: max });
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw badUserInput(`"first" must be between 0 and ${max} (got ${value})`, { argument: 'first', value, limit: max });
   }
   return value;
 }

@@ -129,6 +129,9 @@ describe('production defaults', () => {
       expect(out).toContain('Demo user:  none');
       expect(out).not.toContain(DEMO_PASSWORD);
       expect(out).not.toContain('Demo token:');
+      // No GraphiQL in production: the banner prints no GraphiQL URL.
+      expect(out).not.toMatch(/GraphiQL: +http/);
+      expect(out).toContain('GraphiQL is off in production');
       const post = (query: string) =>
         fetch(`${g.base}/graphql`, {
           method: 'POST',

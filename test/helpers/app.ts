@@ -63,7 +63,17 @@ type TestAppOptions = Partial<DbOptions> & {
   log?: Logger;
   ml?: Partial<MlOptions>;
   /** passed to createApp as they are (unset: the app's defaults) */
-  app?: Pick<AppOptions, 'queryLimits' | 'backpressure' | 'persisted' | 'maxBodyBytes' | 'tracing' | 'metricsEndpoint'>;
+  app?: Pick<
+    AppOptions,
+    | 'queryLimits'
+    | 'backpressure'
+    | 'persisted'
+    | 'maxBodyBytes'
+    | 'tracing'
+    | 'metricsEndpoint'
+    | 'compressionMinBytes'
+    | 'demoToken'
+  >;
 };
 
 /**

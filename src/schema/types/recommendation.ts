@@ -2,6 +2,7 @@ import { badUserInput } from '../../errors.ts';
 import type { ChefChoiceResult, RecommendationItem } from '../../recommend/engine.ts';
 import { MAX_RECOMMENDATIONS } from '../../recommend/engine.ts';
 import { builder } from '../builder.ts';
+import { pageSize } from '../pagination.ts';
 import { viewerId } from '../viewer.ts';
 import { Restaurant, referencedRestaurant } from './restaurant.ts';
 
@@ -39,16 +40,12 @@ builder.queryFields((t) => ({
     type: [Recommendation],
     authScopes: { authenticated: true },
     description:
-      `Restaurants for the signed-in user (first: 1–${MAX_RECOMMENDATIONS}), best first; cached per user until ` +
+      `Restaurants for the signed-in user (first: 0–${MAX_RECOMMENDATIONS}), best first; cached per user until ` +
       'they order, rate or change preferences; refresh: true recomputes.',
     args: { first: t.arg.int({ defaultValue: 10 }), refresh: t.arg.boolean({ defaultValue: false }) },
     resolve: async (_root, args, ctx) => {
-      const first = args.first ?? 10;
-      if (!Number.isInteger(first) || first < 1 || first > MAX_RECOMMENDATIONS) {
-        throw badUserInput(`"first" must be between 1 and ${MAX_RECOMMENDATIONS} (got ${first})`, {
-          argument: 'first',
-        });
-      }
+      const first = pageSize(args.first, 10, MAX_RECOMMENDATIONS);
+      if (first === 0) return [];
       const list = await ctx.recommender.recommendations(viewerId(ctx), args.refresh ?? false);
       return list.items.slice(0, first).map((item) => ({ ...item, generatedAt: list.generatedAt }));
     },

@@ -57,13 +57,11 @@ builder.node(Restaurant, {
     createdAt: t.field({ type: 'DateTime', resolve: (r) => must(r.created_at, 'created_at') }),
     similar: t.field({
       type: [Restaurant],
-      description: `The closest restaurants by embedding (cosine), best first; first: 1–${MAX_SIMILAR}.`,
+      description: `The closest restaurants by embedding (cosine), best first; first: 0–${MAX_SIMILAR}.`,
       args: { first: t.arg.int({ defaultValue: 5 }) },
       resolve: async (r, args, ctx, info) => {
-        const first = args.first ?? 5;
-        if (!Number.isInteger(first) || first < 1 || first > MAX_SIMILAR) {
-          throw badUserInput(`"first" must be between 1 and ${MAX_SIMILAR} (got ${first})`, { argument: 'first' });
-        }
+        const first = pageSize(args.first, 5, MAX_SIMILAR);
+        if (first === 0) return [];
         const matches = await ctx.loaders.similarByRestaurantId.load({ id: r.id, first });
         return loadRestaurants(
           ctx,
