@@ -1,4 +1,3 @@
-import { badUserInput } from '../../errors.ts';
 import type { ChefChoiceResult, RecommendationItem } from '../../recommend/engine.ts';
 import { MAX_RECOMMENDATIONS } from '../../recommend/engine.ts';
 import { builder } from '../builder.ts';
