@@ -54,6 +54,8 @@ if (kind === 'gateway') {
   handler = createApp({
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     db,
     tokens,

@@ -127,6 +127,8 @@ async function main() {
     trustedProxyHops: config.trustedProxyHops,
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     log,
     production: config.production,

@@ -49,6 +49,8 @@ beforeAll(async () => {
   app = createApp({
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     db: pool,
     tokens: createTokenService({ ttl: '1h', production: false }),
     limits: { maxPageSize: 100, maxBatchKeys: 500 },

@@ -2,7 +2,8 @@
  * Layering: a lower layer knows nothing of the layers above it. Reads every import (static,
  * `import type`, re-exports, dynamic `import()`) of every file under src/ and fails on an edge
  * that a rule forbids. Layers, bottom up: src/errors.ts; auth, cache, db, ml, recommend;
- * loaders; context; schema and http; app, services, server (the composition).
+ * the write services (orders, preferences); loaders; context; schema and http; app, services,
+ * server (the composition).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -32,6 +33,8 @@ function importGraph(): Edge[] {
 }
 
 const below = ['src/auth/', 'src/cache/', 'src/db/', 'src/ml/', 'src/recommend/'];
+/** Writes behind the mutations: they own their SQL calls and the cache invalidation. */
+const writeServices = ['src/orders/', 'src/preferences/'];
 const composition = ['src/app.ts', 'src/services.ts', 'src/server.ts'];
 
 /** A file matching `from` may not import a file matching any of `to`; a prefix ending in / is a folder. */
@@ -44,6 +47,12 @@ const rules: { name: string; from: string[]; to: string[] }[] = [
   },
   { name: 'the data layers know nothing of the loaders', from: below, to: ['src/loaders/'] },
   { name: 'the data layers know nothing of the request context', from: below, to: ['src/context.ts'] },
+  {
+    name: 'the write services know nothing of the schema, HTTP, loaders or the request context',
+    from: writeServices,
+    to: ['src/schema/', 'src/http/', 'src/loaders/', 'src/context.ts'],
+  },
+  { name: 'the data layers know nothing of the write services', from: below, to: writeServices },
   {
     name: 'only the composition wires things together',
     from: ['src/'],
@@ -71,6 +80,7 @@ describe('layering of src/', () => {
     expect(has('src/context.ts', 'src/errors.ts')).toBe(true);
     expect(has('src/auth/accounts.ts', 'src/db/pool.ts')).toBe(true); // `import type`
     expect(has('src/http/graphiql.ts', 'src/db/demo-account.ts')).toBe(true);
+    expect(has('src/orders/service.ts', 'src/recommend/engine.ts')).toBe(true);
     expect(edges.length).toBeGreaterThan(150);
   });
 
@@ -78,6 +88,8 @@ describe('layering of src/', () => {
     expect(violations([{ from: 'src/db/pool.ts', to: 'src/loaders/orders.ts' }])).toHaveLength(1);
     expect(violations([{ from: 'src/auth/accounts.ts', to: 'src/schema/builder.ts' }])).toHaveLength(1);
     expect(violations([{ from: 'src/errors.ts', to: 'src/logger.ts' }])).toHaveLength(1);
+    expect(violations([{ from: 'src/orders/service.ts', to: 'src/schema/validation.ts' }])).toHaveLength(1);
+    expect(violations([{ from: 'src/preferences/service.ts', to: 'src/http/errors.ts' }])).toHaveLength(1);
     expect(violations([{ from: 'src/schema/builder.ts', to: 'src/db/pool.ts' }])).toEqual([]);
   });
 

@@ -122,6 +122,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clientIpHeader,
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     log,
     production: production ?? false,
