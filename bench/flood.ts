@@ -40,7 +40,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
 import { operationCost } from '../src/http/cost.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';
 import { schema } from '../src/schema/index.ts';

@@ -23,7 +23,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
 import { loadManifest } from '../src/http/persisted.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createServices } from '../src/services.ts';
 import { createNaiveApp } from './naive-app.ts';
 

@@ -8,7 +8,7 @@ import { PasswordHasher } from '../src/auth/passwords.ts';
 import { createLocalThrottle } from '../src/auth/throttle.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createServices, type Services } from '../src/services.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { z } from 'zod';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { prng } from '../src/random.ts';
 import { type Pglite, startPglite } from './helpers/pglite-server.ts';
 
