@@ -40,9 +40,9 @@ import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
 import { operationCost } from '../src/http/cost.ts';
-import { createLogger } from '../src/logger.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { schema } from '../src/schema/index.ts';
 import {
   backendCpuMs,
@@ -723,11 +723,13 @@ const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a +
 const otherOf = (r: FloodRun) =>
   sum(r.flood.otherFailures) + r.flood.okWithErrors + r.flood.connectionErrors + r.flood.timeouts;
 
-async function main() {
-  const started = Date.now();
-  say('compiling the servers (tsconfig.bench.json → dist-bench/)…');
-  compileServers();
+type Config = ReturnType<typeof loadConfig>;
 
+/** The data the flood reads: step 1 of the header. */
+type Prepared = { embedded: number; model: string; embeddingType: string; pgVersion: string };
+
+/** A scratch database, migrated, seeded, embedded with the offline encoder, vacuumed. */
+async function prepareDatabase(): Promise<Prepared> {
   scratch = await createScratchDatabase('tm_flood');
   await migrate(scratch.url);
   say(`seeding ${scratch.name}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…`);
@@ -774,15 +776,11 @@ async function main() {
   await c.end();
   say(`  ${embedded} restaurants embedded (${model})`);
 
-  // What the gateway will run with: the same loadConfig() on the same environment.
-  const config = loadConfig(serverEnv(scratch.url, GATEWAY_ENV));
-  if (config.ml.modelPath) throw new Error('MODEL_PATH must be unset for this benchmark');
-  const { queryLimits, backpressure } = config;
-  const vectorIndex =
-    config.ml.vectorIndex === 'memory' || (config.ml.vectorIndex === 'auto' && embeddingType !== 'vector')
-      ? 'memory'
-      : 'pgvector';
+  return { embedded, model, embeddingType, pgVersion };
+}
 
+/** Step 2: the candidate that costs the server the most CPU per answered request. */
+async function chooseFloodQuery(queryLimits: Config['queryLimits']) {
   say(
     `flood query candidates (sized to MAX_COST; CPU measured one request at a time, then ${PROBE_CONNECTIONS} connections):`,
   );
@@ -791,11 +789,11 @@ async function main() {
   if (usable.length === 0) throw new Error('no candidate flood query was answered with 200 and no errors');
   const chosen = usable.reduce((a, b) => ((b.serverCpuMsPerReq ?? 0) > (a.serverCpuMsPerReq ?? 0) ? b : a));
   say(`  → ${chosen.name}, cost ${chosen.cost}: ${chosen.query}`);
+  return { probed, chosen };
+}
 
-  const runs: FloodRun[] = [];
-  for (let i = 1; i <= RUNS; i++) runs.push(await floodRun(i, chosen));
-
-  // Medians and checks
+/** Step 4: medians over the runs, the worst run, the refusals by kind and the PASS/FAIL checks. */
+function summariseRuns(runs: FloodRun[]) {
   const med = (f: (r: FloodRun) => number) => {
     const xs = runs.map(f).filter(Number.isFinite);
     return xs.length ? median(xs) : Number.NaN;
@@ -849,7 +847,6 @@ async function main() {
   const cheapFailures: Record<string, number> = {};
   for (const r of runs)
     for (const [k, v] of Object.entries(r.cheap.failures)) cheapFailures[k] = (cheapFailures[k] ?? 0) + v;
-  const perRun = (f: (r: FloodRun) => string) => runs.map(f).join(' | ');
   const checks = [
     {
       name:
@@ -879,17 +876,16 @@ async function main() {
       pass: notOverloaded === 0,
     },
   ];
-  const ratioLine =
-    `cheap query p99 during the flood ${fmt(m.cheapP99AllMs)} ms = ${fmt(m.cheapP99Ratio, 1)}× its baseline p99 ` +
-    `(${fmt(m.baselineP99AllMs, 1)} ms alone at ${BASELINE_RATE} req/s); every request counted, a failure at the time it took, ` +
-    `a timeout at ${CHEAP_TIMEOUT_MS / 1000} s; medians of ${RUNS}`;
+  return { m, worstRss, worstCheap, shedReasons, cheapFailures, checks };
+}
+type Figures = ReturnType<typeof summariseRuns>;
 
-  // Table
-  const when = new Date().toISOString();
-  const cpuModel = cpus()[0]?.model.trim() ?? '?';
+/** The figures table: medians and each run. */
+function figuresTable(runs: FloodRun[], m: Figures['m']): string[] {
+  const perRun = (f: (r: FloodRun) => string) => runs.map(f).join(' | ');
   const runCols = runs.map((r) => `run ${r.run}`);
   const row = (label: string, mid: string, each: (r: FloodRun) => string) => `| ${label} | ${mid} | ${perRun(each)} |`;
-  const table = [
+  return [
     `| figure | median | ${runCols.join(' | ')} |`,
     `|---|---:|${runs.map(() => '---:').join('|')}|`,
     row('idle RSS MB', fmt(m.idleRssMB), (r) => fmt(r.idleRssMB)),
@@ -965,8 +961,17 @@ async function main() {
         : 'no answer during the flood';
     }),
   ];
+}
 
-  // Reading (generated from the figures, so it stays true when they change)
+/** The reading, generated from the figures so it stays true when they change. */
+function reading(
+  runs: FloodRun[],
+  figures: Figures,
+  chosen: Candidate,
+  vectorIndex: string,
+  { queryLimits, backpressure }: Pick<Config, 'queryLimits' | 'backpressure'>,
+): string[] {
+  const { m, worstRss, shedReasons, cheapFailures } = figures;
   const memoryShed = shedReasons.memory ?? 0;
   const seenRuns = runs.filter((r) => r.healthAnsweredDuringFlood > 0);
   const maxWaitingAll = seenRuns.length ? Math.max(...seenRuns.map((r) => r.maxWaiting)) : Number.NaN;
@@ -983,7 +988,7 @@ async function main() {
   };
   const reasons = Object.entries(shedReasons).sort((a, b) => b[1] - a[1]);
   const loopExhausted = m.eventLoopMaxMs >= 1_000;
-  const reading = [
+  return [
     '- **What sheds the load**: ' +
       (reasons.length
         ? `${reasons.map(([k, v]) => `${fmt(v)} flood requests refused with reason \`${k}\` (${reasonLimit[k] ?? 'see README, Backpressure'})`).join('; ')} ` +
@@ -1016,7 +1021,56 @@ async function main() {
             : '.')
         : '.'),
   ];
+}
 
+/** Writes the JSON results and the flood section of docs/BENCHMARKS.md. */
+async function writeResults(when: string, result: object, summary: string): Promise<void> {
+  const resultsDir = new URL('./results/', import.meta.url);
+  await mkdir(resultsDir, { recursive: true });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  await writeFile(new URL(`flood-${when.replace(/[:.]/g, '-')}.json`, resultsDir), json);
+  await writeFile(new URL('flood-latest.json', resultsDir), json);
+  const docUrl = new URL('../docs/BENCHMARKS.md', import.meta.url);
+  const doc = await readFile(docUrl, 'utf8');
+  const marked = /^<!-- bench-flood:start -->$[\s\S]*?^<!-- bench-flood:end -->$/m;
+  const section = `<!-- bench-flood:start -->\n${summary}\n<!-- bench-flood:end -->`;
+  await writeFile(
+    docUrl,
+    marked.test(doc)
+      ? doc.replace(marked, () => section)
+      : `${doc.trimEnd()}\n\n## Flood (backpressure)\n\n${section}\n`,
+  );
+}
+
+async function main() {
+  const started = Date.now();
+  say('compiling the servers (tsconfig.bench.json → dist-bench/)…');
+  compileServers();
+  const { embedded, model, embeddingType, pgVersion } = await prepareDatabase();
+
+  // What the gateway will run with: the same loadConfig() on the same environment.
+  const config = loadConfig(serverEnv(scratch.url, GATEWAY_ENV));
+  if (config.ml.modelPath) throw new Error('MODEL_PATH must be unset for this benchmark');
+  const { queryLimits, backpressure } = config;
+  const vectorIndex =
+    config.ml.vectorIndex === 'memory' || (config.ml.vectorIndex === 'auto' && embeddingType !== 'vector')
+      ? 'memory'
+      : 'pgvector';
+
+  const { probed, chosen } = await chooseFloodQuery(queryLimits);
+  const runs: FloodRun[] = [];
+  for (let i = 1; i <= RUNS; i++) runs.push(await floodRun(i, chosen));
+
+  const figures = summariseRuns(runs);
+  const { m, worstRss, worstCheap, shedReasons, cheapFailures, checks } = figures;
+  const ratioLine =
+    `cheap query p99 during the flood ${fmt(m.cheapP99AllMs)} ms = ${fmt(m.cheapP99Ratio, 1)}× its baseline p99 ` +
+    `(${fmt(m.baselineP99AllMs, 1)} ms alone at ${BASELINE_RATE} req/s); every request counted, a failure at the time it took, ` +
+    `a timeout at ${CHEAP_TIMEOUT_MS / 1000} s; medians of ${RUNS}`;
+
+  const when = new Date().toISOString();
+  const cpuModel = cpus()[0]?.model.trim() ?? '?';
+  const table = figuresTable(runs, m);
   const summary = [
     '`npm run bench:flood` (bench/flood.ts; `-- --quick`, `--runs N`, `--duration S`, `--connections N`, ' +
       '`--env KEY=VALUE` for the gateway) rewrites this part; the JSON is in `bench/results/flood-latest.json`.',
@@ -1054,7 +1108,7 @@ async function main() {
     '',
     ...table,
     '',
-    ...reading,
+    ...reading(runs, figures, chosen, vectorIndex, config),
     '',
     ...checks.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'} ${c.name}`),
     `- ${ratioLine}`,
@@ -1091,21 +1145,7 @@ async function main() {
     checks,
     cheapP99Ratio: m.cheapP99Ratio,
   };
-  const resultsDir = new URL('./results/', import.meta.url);
-  await mkdir(resultsDir, { recursive: true });
-  const json = `${JSON.stringify(result, null, 2)}\n`;
-  await writeFile(new URL(`flood-${when.replace(/[:.]/g, '-')}.json`, resultsDir), json);
-  await writeFile(new URL('flood-latest.json', resultsDir), json);
-  const docUrl = new URL('../docs/BENCHMARKS.md', import.meta.url);
-  const doc = await readFile(docUrl, 'utf8');
-  const marked = /^<!-- bench-flood:start -->$[\s\S]*?^<!-- bench-flood:end -->$/m;
-  const section = `<!-- bench-flood:start -->\n${summary}\n<!-- bench-flood:end -->`;
-  await writeFile(
-    docUrl,
-    marked.test(doc)
-      ? doc.replace(marked, () => section)
-      : `${doc.trimEnd()}\n\n## Flood (backpressure)\n\n${section}\n`,
-  );
+  await writeResults(when, result, summary);
   say(`done in ${Math.round((Date.now() - started) / 1000)} s`);
   if (checks.some((c) => !c.pass)) process.exitCode = 1;
 }

@@ -10,7 +10,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { buildModel, FLOAT, INT64, node, prng, tensor, valueInfo } from '../src/ml/onnx-graph.ts';
+import { buildModel, FLOAT, INT64, node, tensor, valueInfo } from '../src/ml/onnx-graph.ts';
+import { prng } from '../src/random.ts';
 
 export const MINILM_SHAPE = {
   layers: 6,

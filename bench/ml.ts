@@ -26,10 +26,10 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
-import { createLogger } from '../src/logger.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { Embedder } from '../src/ml/embedder.ts';
 import { fileModelSource } from '../src/ml/model-source.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createServices } from '../src/services.ts';
 import {
   cleanup,

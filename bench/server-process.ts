@@ -23,7 +23,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
 import { loadManifest } from '../src/http/persisted.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createServices } from '../src/services.ts';
 import { createNaiveApp } from './naive-app.ts';
 
@@ -54,6 +54,8 @@ if (kind === 'gateway') {
   handler = createApp({
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     db,
     tokens,

@@ -8,9 +8,9 @@ import { loadConfig } from '../src/config.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
-import { createLogger } from '../src/logger.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';
+import { createLogger } from '../src/observability/logger.ts';
 
 let batchSize = 256;
 try {

@@ -12,9 +12,9 @@ import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
-import { createLogger } from '../src/logger.ts';
 import { embedRestaurants } from '../src/ml/backfill.ts';
 import { createMl } from '../src/ml/service.ts';
+import { createLogger } from '../src/observability/logger.ts';
 
 const USAGE =
   'usage: npm run seed -- [--restaurants N] [--users N] [--orders N] [--batch-size N] [--seed S]\n' +

@@ -3,10 +3,11 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import { MemoryWatchdog } from './backpressure/memory-watchdog.ts';
+import { type BackpressureOptions, useBackpressure } from './backpressure/request-limiter.ts';
 import { ApqStore } from './cache/apq-store.ts';
 import { loadConfig } from './config.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
-import { type BackpressureOptions, useBackpressure } from './http/backpressure.ts';
 import { useHttpCaching } from './http/cache-control.ts';
 import { useCompression } from './http/compression.ts';
 import { corsOptions } from './http/cors.ts';
@@ -24,9 +25,8 @@ import {
   usePersistedOperationModes,
 } from './http/persisted.ts';
 import { useRequestLog } from './http/request-log.ts';
-import type { Logger } from './logger.ts';
-import { MemoryWatchdog } from './memory-watchdog.ts';
-import { watchRequests } from './metrics.ts';
+import type { Logger } from './observability/logger.ts';
+import { watchRequests } from './observability/metrics.ts';
 import { schema } from './schema/index.ts';
 
 export type AppOptions = AppDeps & {
@@ -47,7 +47,7 @@ export type AppOptions = AppDeps & {
   };
   /** request bodies beyond this are refused with 413 (chunked ones too) */
   maxBodyBytes?: number;
-  /** OpenTelemetry's plugin when tracing is on (src/tracing.ts) */
+  /** OpenTelemetry's plugin when tracing is on (src/observability/tracing.ts) */
   tracing?: Plugin;
   /** /metrics on this app; default: not in production (there it is METRICS_PORT's only) */
   metricsEndpoint?: boolean;

@@ -12,6 +12,8 @@ import { similarByRestaurantId } from './loaders/similar.ts';
 import { tasteProfilesByUserId } from './loaders/taste-profiles.ts';
 import { usersById } from './loaders/users.ts';
 import type { Ml } from './ml/service.ts';
+import type { Orders } from './orders/service.ts';
+import type { Preferences } from './preferences/service.ts';
 import type { Recommender } from './recommend/engine.ts';
 
 export type Limits = { maxPageSize: number; maxBatchKeys: number };
@@ -21,6 +23,10 @@ export type AppDeps = {
   limits: Limits;
   /** registration and login, throttled and with bounded hashing */
   accounts: Accounts;
+  /** order writes; each drops the user's cached recommendations */
+  orders: Orders;
+  /** onboarding choices; saving drops the user's cached recommendations */
+  preferences: Preferences;
   /** Header holding the client address behind a trusted proxy (CLIENT_IP_HEADER); unset: the TCP peer. */
   clientIpHeader?: string;
   /** X-Forwarded-For entries appended by trusted proxies (TRUSTED_PROXY_HOPS, default 1) */
@@ -58,6 +64,8 @@ export type Context = {
   clientAddress: string;
   tokens: TokenService;
   accounts: Accounts;
+  orders: Orders;
+  preferences: Preferences;
   limits: Limits;
   ml: Ml;
   recommender: Recommender;
@@ -94,6 +102,8 @@ export async function createContext(
     clientAddress: clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
     tokens: deps.tokens,
     accounts: deps.accounts,
+    orders: deps.orders,
+    preferences: deps.preferences,
     limits: deps.limits,
     ml: deps.ml,
     recommender: deps.recommender,

@@ -4,7 +4,7 @@
  * piling up requests; the client reconnects by itself.
  */
 import { Redis } from 'ioredis';
-import type { Logger } from './logger.ts';
+import type { Logger } from './observability/logger.ts';
 
 export function createRedis(url: string, log: Logger): Redis {
   const redis = new Redis(url, {

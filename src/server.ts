@@ -23,13 +23,13 @@ import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
 import { loadManifest } from './http/persisted.ts';
 import { createReadinessCheck } from './http/readiness.ts';
-import { createLogger, logFormat } from './logger.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
 import type { Embedder } from './ml/embedder.ts';
 import { modelFiles } from './ml/model-source.ts';
+import { createLogger, logFormat } from './observability/logger.ts';
+import { createTracing } from './observability/tracing.ts';
 import { createRedis, redisReady, warnIfRedisCanEvict } from './redis.ts';
 import { createServices } from './services.ts';
-import { createTracing } from './tracing.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
 
@@ -156,6 +156,8 @@ async function main() {
     trustedProxyHops: config.trustedProxyHops,
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     log,
     production: config.production,

@@ -12,7 +12,7 @@ import { createTokenService } from '../src/auth/jwt.ts';
 import { createLocalThrottle, createRedisThrottle } from '../src/auth/throttle.ts';
 import { clientAddress } from '../src/client-address.ts';
 import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createRedis, redisReady } from '../src/redis.ts';
 import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
 import { requireProgram } from './helpers/programs.ts';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BytesCache } from '../src/cache/bytes-cache.ts';
 import { TieredCache } from '../src/cache/tiered-cache.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 
 describe('BytesCache', () => {
   it('stays under maxBytes when filled far past it, evicting the least recently used', () => {

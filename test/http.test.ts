@@ -8,7 +8,7 @@ import { PasswordHasher } from '../src/auth/passwords.ts';
 import { createLocalThrottle } from '../src/auth/throttle.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createReadinessCheck } from '../src/http/readiness.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createServices, type Services } from '../src/services.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
@@ -49,6 +49,8 @@ beforeAll(async () => {
   app = createApp({
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     db: pool,
     tokens: createTokenService({ ttl: '1h', production: false }),
     limits: { maxPageSize: 100, maxBatchKeys: 500 },

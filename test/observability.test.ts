@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPERATION_NAMES, startMetricsServer } from '../src/http/metrics-plugin.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
 

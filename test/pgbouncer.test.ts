@@ -14,7 +14,7 @@ import { StatementTimeoutError, sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { createDb } from '../src/db/pool.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { adminSql, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';

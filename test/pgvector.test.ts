@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { z } from 'zod';
 import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
-import { createLogger } from '../src/logger.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { prng } from '../src/random.ts';
 import { type Pglite, startPglite } from './helpers/pglite-server.ts';
 
 const IN_CI = process.env.CI === 'true';
@@ -61,18 +62,6 @@ async function rows<R extends pg.QueryResultRow>(c: pg.Client, text: string, val
 }
 
 // --- vectors ---
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A random direction (normal coordinates, normalised), rounded to float4 as pgvector stores it. */
 function unitVector(random: () => number): Float32Array {

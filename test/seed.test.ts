@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/auth/passwords.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../src/db/demo-account.ts';
-import { CUISINES, type SeedOptions, seedDatabase } from '../src/db/seed.ts';
+import { CUISINES } from '../src/db/seed/vocabulary.ts';
+import { type SeedOptions, seedDatabase } from '../src/db/seed.ts';
 import { freshDatabase, type TestDatabase } from './helpers/db.ts';
 
 const OPTIONS: SeedOptions = { restaurants: 30, users: 12, orders: 1000, batchSize: 250, seed: 7 };

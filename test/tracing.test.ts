@@ -5,8 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.ts';
-import { createTracing, tracesEndpoint } from '../src/tracing.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { createTracing, tracesEndpoint } from '../src/observability/tracing.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 

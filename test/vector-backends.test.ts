@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
-import { createLogger } from '../src/logger.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
 import { MemoryIndex } from '../src/ml/memory-index.ts';
 import { PgvectorIndex } from '../src/ml/pgvector-index.ts';
 import { createMl, type Ml } from '../src/ml/service.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { TEST_ML_OPTIONS } from './helpers/app.ts';
 import { DISHES } from './helpers/catalogue.ts';
 import { type Pglite, startPglite } from './helpers/pglite-server.ts';

@@ -13,9 +13,9 @@ import { scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import { Gate, GateFullError, GateTimeoutError } from '../backpressure/gate.ts';
 import { overloaded } from '../errors.ts';
-import { Gate, GateFullError, GateTimeoutError } from '../gate.ts';
-import { passwordWork } from '../metrics.ts';
+import { passwordWork } from '../observability/metrics.ts';
 
 export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const ARGON2_PREFIX = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`;

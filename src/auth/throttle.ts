@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** One key's limit: at most `max` attempts per window of `windowMs`. */
 export type Limit = { key: string; max: number; windowMs: number };

@@ -16,8 +16,8 @@
  */
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../logger.ts';
-import { cacheEvents, watchCache } from '../metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import { cacheEvents, watchCache } from '../observability/metrics.ts';
 import { REDIS_TIMEOUT_MS, withTimeout } from './tiered-cache.ts';
 
 export type ApqBounds = {

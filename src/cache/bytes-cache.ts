@@ -5,7 +5,7 @@
  * can change. An entry over `maxEntryBytes` (2 MB) is refused, not stored.
  */
 import { LRUCache } from 'lru-cache';
-import { cacheEvents, watchCache } from '../metrics.ts';
+import { cacheEvents, watchCache } from '../observability/metrics.ts';
 
 export type CacheOptions = {
   maxBytes: number;

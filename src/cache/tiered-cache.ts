@@ -16,8 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.ts';
-import { cacheEvents } from '../metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import { cacheEvents } from '../observability/metrics.ts';
 import type { BytesCache } from './bytes-cache.ts';
 
 export type CacheSpace = 'recs' | 'restaurants';

@@ -13,7 +13,7 @@
  *   it and the next acquire opens a fresh one (driver.ts makes sure the pool
  *   forgets it).
  * - Recycling (`DB_MAX_CONNECTION_AGE_MS`): driver.ts.
- * - Acquire timeout and a bounded wait queue: see gate.ts.
+ * - Acquire timeout and a bounded wait queue: see src/backpressure/gate.ts.
  */
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import {
@@ -24,12 +24,12 @@ import {
   SchemaValidationError,
 } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
-import { Gate } from '../gate.ts';
-import type { Logger } from '../logger.ts';
-import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../metrics.ts';
+import { Gate } from '../backpressure/gate.ts';
+import type { Logger } from '../observability/logger.ts';
+import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../observability/metrics.ts';
+import { currentOperationName, currentScope } from '../observability/request-scope.ts';
 import { managedDriver } from './driver.ts';
 import { inputSqlState } from './input-errors.ts';
-import { currentOperationName, currentScope } from './query-scope.ts';
 
 export type DbOptions = {
   url: string;

@@ -28,7 +28,7 @@ import { type DocumentNode, type ExecutionArgs, GraphQLError, Kind } from 'graph
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
-import { registry, watchCache } from '../metrics.ts';
+import { registry, watchCache } from '../observability/metrics.ts';
 
 /** Runs of a cached document before it is compiled (manifest operations: the first). */
 export const COMPILE_AFTER_RUNS = 2;

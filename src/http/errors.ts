@@ -8,10 +8,10 @@ import {
   ForeignKeyIntegrityConstraintViolationError,
   StatementTimeoutError,
 } from 'slonik';
+import { GateFullError, GateTimeoutError } from '../backpressure/gate.ts';
 import { inputSqlState } from '../db/input-errors.ts';
 import { ErrorCode } from '../errors.ts';
-import { GateFullError, GateTimeoutError } from '../gate.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 function isDatabaseUnavailable(error: unknown): boolean {
   return (

@@ -19,9 +19,8 @@ import {
   visit,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { createHeavyLane } from '../backpressure/heavy-lane.ts';
 import { ErrorCode } from '../errors.ts';
-import { Gate } from '../gate.ts';
-import { requestsShed } from '../metrics.ts';
 import { coercePageVariables, operationCost, type PageVariables, UNDETERMINED } from './cost.ts';
 import { introspectionLimitRule, isIntrospectionOnly } from './introspection-limit.ts';
 
@@ -134,8 +133,6 @@ function pageKey(variables: PageVariables, name: string): unknown {
   return value === UNDETERMINED ? 'undetermined' : (value ?? null);
 }
 
-const HEAVY_RETRY_AFTER_S = 2;
-
 type PricedDocument = { variables: string[]; costs: Map<string, number> };
 
 /** A few distinct page sizes per document are remembered; more start the list afresh (bounded). */
@@ -148,7 +145,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   // Priced once per (document, operation, page-size variables): the documents are Yoga's
   // cached ASTs, so a persisted or repeated operation is priced on its first run only.
   const priced = new WeakMap<DocumentNode, PricedDocument>();
-  const heavyLane = new Gate(limits.maxHeavy, limits.queueTimeoutMs, limits.maxHeavy * 2, 'a heavy-operation slot');
+  const heavyLane = createHeavyLane(limits);
   const depthRule = maxDepthRule({
     n: limits.maxDepth,
     ignoreIntrospection: false,
@@ -266,21 +263,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
         if (cost > limits.maxCost) throw limitError('COST_LIMIT_EXCEEDED', 'cost', cost, limits.maxCost);
         if (cost < limits.heavyCost) return;
         const signal = (args.contextValue as { request?: Request }).request?.signal;
-        return heavyLane.acquire(signal).then(
-          () => ({ onExecuteDone: () => heavyLane.release() }),
-          () => {
-            requestsShed.inc({ reason: 'heavy' });
-            throw createGraphQLError('Too many expensive operations in progress; try again shortly', {
-              extensions: {
-                code: ErrorCode.OVERLOADED,
-                reason: 'heavy',
-                cost,
-                retryAfter: HEAVY_RETRY_AFTER_S,
-                http: { status: 503, headers: { 'Retry-After': String(HEAVY_RETRY_AFTER_S) } },
-              },
-            });
-          },
-        );
+        return heavyLane(cost, signal);
       },
     },
   ];

@@ -1,6 +1,6 @@
 /**
  * GET /metrics and the HTTP/GraphQL metrics, through @graphql-yoga/plugin-prometheus
- * on the gateway's registry (src/metrics.ts). Two changes to its defaults, both about
+ * on the gateway's registry (src/observability/metrics.ts). Two changes to its defaults, both about
  * cardinality (each distinct label value is a time series held in memory forever):
  * - the `url` label is off (a GET's URL carries variables: unbounded);
  * - operation names come from clients, so they are bounded: the first
@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { registry } from '../metrics.ts';
+import { registry } from '../observability/metrics.ts';
 
 export const MAX_OPERATION_NAMES = 200;
 

@@ -41,7 +41,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { clientAddress } from '../client-address.ts';
 import { ErrorCode } from '../errors.ts';
-import { cacheEvents } from '../metrics.ts';
+import { cacheEvents } from '../observability/metrics.ts';
 
 export type PersistedMode = 'off' | 'allow' | 'only';
 

@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { currentScope, newRequestScope, type RequestScope, withRequestScope } from '../db/query-scope.ts';
-import type { Logger } from '../logger.ts';
-import { sqlStatementsPerRequest } from '../metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import { sqlStatementsPerRequest } from '../observability/metrics.ts';
+import { currentScope, newRequestScope, type RequestScope, withRequestScope } from '../observability/request-scope.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 

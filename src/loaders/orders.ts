@@ -8,7 +8,7 @@ import {
   selectOrderPagesByUserIds,
   selectOrdersByIdsForOwner,
 } from '../db/queries/orders.ts';
-import { observedBatch } from '../metrics.ts';
+import { observedBatch } from '../observability/metrics.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
 import type { ColumnMap } from './projection.ts';
 

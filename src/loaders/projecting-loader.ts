@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { observedBatch } from '../metrics.ts';
+import { observedBatch } from '../observability/metrics.ts';
 
 /**
  * A per-request DataLoader whose keys carry the columns the caller needs.

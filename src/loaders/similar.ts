@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { observedBatch } from '../metrics.ts';
 import type { Match, VectorIndex } from '../ml/vector-index.ts';
+import { observedBatch } from '../observability/metrics.ts';
 
 type SimilarKey = { id: string; first: number };
 

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/pool.ts';
 import { selectTasteProfiles, type TasteProfileRow } from '../db/queries/preferences.ts';
-import { observedBatch } from '../metrics.ts';
+import { observedBatch } from '../observability/metrics.ts';
 
 /** Taste profiles by user id, batched: one aggregate statement for every user asked in a tick. */
 export function tasteProfilesByUserId(db: Db, maxBatchSize: number) {

@@ -16,7 +16,7 @@ import {
   selectVectorCount,
   streamRestaurantVectors,
 } from '../db/queries/embeddings.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import { type Match, type NearestFilter, TopK, type VectorIndex } from './vector-index.ts';
 
 /**

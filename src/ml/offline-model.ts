@@ -11,7 +11,8 @@
  * floats (31 MB, only while the session is loaded) instead of MiniLM's 30,522 × 384 embeddings plus 6 layers (90 MB).
  * Texts sharing cuisine and dish words end up close; it knows no synonyms.
  */
-import { buildModel, FLOAT, fnv1a, INT64, node, prng, tensor, valueInfo } from './onnx-graph.ts';
+import { fnv1a, prng } from '../random.ts';
+import { buildModel, FLOAT, INT64, node, tensor, valueInfo } from './onnx-graph.ts';
 
 export const OFFLINE_MODEL_ID = 'tastematch-offline-v1';
 const F = 256;

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../db/pool.ts';
 import { type EmbeddingType, selectEmbeddingType } from '../db/queries/embeddings.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import { DIMENSIONS, Embedder } from './embedder.ts';
 import { MemoryIndex } from './memory-index.ts';
 import { modelSource } from './model-source.ts';

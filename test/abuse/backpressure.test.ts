@@ -7,8 +7,8 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
-import { MemoryWatchdog } from '../../src/memory-watchdog.ts';
+import { MemoryWatchdog } from '../../src/backpressure/memory-watchdog.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 

@@ -13,7 +13,7 @@ import { createDb } from '../../src/db/pool.ts';
 import { insertOrder } from '../../src/db/queries/orders.ts';
 import { insertUser as insertUserRow } from '../../src/db/queries/users.ts';
 import { createMaskError } from '../../src/http/errors.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';

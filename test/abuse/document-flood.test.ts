@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { type ExecutionArgs, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MemorySample, MemoryWatchdog } from '../../src/backpressure/memory-watchdog.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { COMPILE_AFTER_RUNS, createDocumentCaches } from '../../src/http/document-cache.ts';
-import { type MemorySample, MemoryWatchdog } from '../../src/memory-watchdog.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';

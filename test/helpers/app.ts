@@ -5,9 +5,9 @@ import { PasswordHasher } from '../../src/auth/passwords.ts';
 import { createLocalThrottle, type Throttle } from '../../src/auth/throttle.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
 import { createReadinessCheck } from '../../src/http/readiness.ts';
-import { createLogger, type Logger } from '../../src/logger.ts';
 import { backfillEmbeddings } from '../../src/ml/backfill.ts';
 import type { MlOptions } from '../../src/ml/service.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startWireCounter, type WireCounter } from './wire-counter.ts';
@@ -132,6 +132,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     clientIpHeader,
     ml: services.ml,
     recommender: services.recommender,
+    orders: services.orders,
+    preferences: services.preferences,
     cache: services.cache,
     log,
     production: production ?? false,

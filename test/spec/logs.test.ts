@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { logFormat } from '../../src/logger.ts';
+import { logFormat } from '../../src/observability/logger.ts';
 import { requireProgram } from '../helpers/programs.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -63,7 +63,7 @@ describe('the decision', () => {
 });
 
 describe.runIf(requireProgram('script'))('a real process', () => {
-  const file = writeProgram(tmp, join(root, 'src/logger.ts'));
+  const file = writeProgram(tmp, join(root, 'src/observability/logger.ts'));
 
   it('development on a terminal: readable lines, not JSON', () => {
     // Colours off for matching (NO_COLOR, which pino-pretty's colours follow).
@@ -87,7 +87,7 @@ describe.runIf(requireProgram('script'))('a real process', () => {
     const dir = join(tmp, 'no-dev-deps');
     mkdirSync(join(dir, 'node_modules'), { recursive: true });
     symlinkSync(join(root, 'node_modules/pino'), join(dir, 'node_modules/pino'));
-    cpSync(join(root, 'src/logger.ts'), join(dir, 'logger.ts'));
+    cpSync(join(root, 'src/observability/logger.ts'), join(dir, 'logger.ts'));
     const bare = writeProgram(dir, join(dir, 'logger.ts'));
     const out = run(bare, { NODE_ENV: 'development' }, true);
     expect(isJsonLine(out)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * SQL for the synthetic-data seed (src/db/seed.ts). Plain strings for `pg`, not slonik:
+ * SQL for the synthetic-data seed (src/db/seed.ts, its writer src/db/seed/write.ts). Plain strings for `pg`, not slonik:
  * the seed writes through one `pg.Client` of its own. Each batch is ONE statement per table:
  * column arrays as parameters, turned back into rows by `unnest` (COPY would need another package).
  */

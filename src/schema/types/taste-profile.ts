@@ -1,6 +1,4 @@
 import type { TasteProfileRow } from '../../db/queries/preferences.ts';
-import { selectKnownCuisines, upsertPreferences } from '../../db/queries/preferences.ts';
-import { badUserInput } from '../../errors.ts';
 import { builder } from '../builder.ts';
 import { TastePreferencesRules, validate } from '../validation.ts';
 import { viewerId } from '../viewer.ts';
@@ -61,20 +59,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const userId = viewerId(ctx);
       const { cuisines } = validate(TastePreferencesRules, input);
-      const known = new Map(
-        (await selectKnownCuisines(ctx.db, cuisines)).map((r) => [r.cuisine_type.toLowerCase(), r.cuisine_type]),
-      );
-      const canonical = cuisines.map((name, i) => {
-        const found = known.get(name.toLowerCase());
-        if (!found) {
-          throw badUserInput(`cuisines[${i}]: "${name}" is not a known cuisine (see Query.cuisines)`, {
-            field: `cuisines[${i}]`,
-          });
-        }
-        return found;
-      });
-      await upsertPreferences(ctx.db, userId, canonical, input.priceRange ?? null);
-      await ctx.recommender.invalidate(userId);
+      await ctx.preferences.set(userId, { cuisines, priceRange: input.priceRange ?? null });
       return ctx.loaders.tasteProfilesByUserId.clear(userId).load(userId);
     },
   }),

@@ -1,6 +1,6 @@
 /**
  * A counting semaphore with a bounded wait queue and an acquire timeout: the database
- * pool's gate (src/db/pool.ts) and the GraphQL request limiter (src/http/backpressure.ts).
+ * pool's gate (src/db/pool.ts) and the GraphQL request limiter (src/backpressure/request-limiter.ts).
  *
  * Why hand-written: slonik 47's pool queues waiting clients without a bound and
  * without a timeout (createConnectionPool.js), and the usual semaphore packages

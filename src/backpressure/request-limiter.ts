@@ -11,9 +11,9 @@
  */
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors.ts';
-import { Gate, GateAbortedError } from '../gate.ts';
-import type { MemoryWatchdog } from '../memory-watchdog.ts';
-import { requestsShed } from '../metrics.ts';
+import { requestsShed } from '../observability/metrics.ts';
+import { Gate, GateAbortedError } from './gate.ts';
+import type { MemoryWatchdog } from './memory-watchdog.ts';
 
 export type BackpressureOptions = {
   maxConcurrent: number;
