@@ -82,7 +82,9 @@ const byId = (a: string, b: string) => (a.length - b.length || (a < b ? -1 : a >
 export function fuse(lexical: readonly Match[], vector: readonly Match[], first: number): Match[] {
   const fused = new Map<string, number>();
   const add = (list: readonly Match[], weight: number) => {
-    list.forEach((m, i) => fused.set(m.id, (fused.get(m.id) ?? 0) + weight / (RRF_K + i + 1)));
+    list.forEach((m, i) => {
+      fused.set(m.id, (fused.get(m.id) ?? 0) + weight / (RRF_K + i + 1));
+    });
   };
   add(lexical, LEXICAL_WEIGHT);
   add(vector, VECTOR_WEIGHT);
