@@ -10,7 +10,7 @@ import type { LexicalQuery } from '../db/queries/restaurants.ts';
 const MAX_WORDS = 16;
 /** Trigram look-ups only for words this long: shorter ones share trigrams with everything. */
 const MIN_TRIGRAM_WORD = 4;
-/** Corrections only for words this long: "thai" → "that" would be one edit too. */
+/** Corrections only to vocabulary words this long, from query words one shorter at least ("thi" → "thai"). */
 const MIN_CORRECTED_WORD = 4;
 
 /** Letters and digits: everything else separates words (and cannot reach to_tsquery as an operator). */
@@ -23,7 +23,7 @@ export function words(text: string): string[] {
 }
 
 /** Levenshtein distance ≤ 1 (one insertion, deletion or substitution), in linear time. */
-export function withinOneEdit(a: string, b: string): boolean {
+function withinOneEdit(a: string, b: string): boolean {
   if (a === b) return true;
   if (Math.abs(a.length - b.length) > 1) return false;
   const [s, l] = a.length <= b.length ? [a, b] : [b, a];
@@ -40,7 +40,7 @@ export function cuisineVocabulary(cuisines: readonly string[]): string[] {
 
 /** A word one edit away from exactly one vocabulary word, that word (first alphabetically on a tie); else null. */
 function correction(word: string, vocabulary: readonly string[]): string | null {
-  if (word.length < MIN_CORRECTED_WORD || vocabulary.includes(word)) return null;
+  if (word.length < MIN_CORRECTED_WORD - 1 || vocabulary.includes(word)) return null;
   return vocabulary.find((v) => withinOneEdit(word, v)) ?? null;
 }
 

@@ -23,7 +23,7 @@ import type { Match } from '../ml/vector-index.ts';
 import { cuisineVocabulary, lexicalQuery } from './lexical.ts';
 
 /** Candidates each ranking contributes to the fusion, whatever `first` is (so 5 and 50 cost the same). */
-export const CANDIDATES = 100;
+const CANDIDATES = 100;
 /** RRF's k: damps the difference between the first ranks (60 is the usual choice). */
 const RRF_K = 60;
 /**
@@ -41,7 +41,7 @@ export type SearchDeps = { db: Db; ml: Ml; cache?: TieredCache };
 const trigramOf = new WeakMap<Db, Promise<boolean>>();
 
 /** Whether pg_trgm is installed: looked up once per pool (an extension is not dropped under a running gateway). */
-export function hasTrigram(db: Db): Promise<boolean> {
+function hasTrigram(db: Db): Promise<boolean> {
   let known = trigramOf.get(db);
   if (!known) {
     known = selectHasTrigram(db);
@@ -79,7 +79,7 @@ const byId = (a: string, b: string) => (a.length - b.length || (a < b ? -1 : a >
  * Weighted reciprocal rank fusion, normalised to (0, 1]: 1 = first in both rankings. Ties (same
  * ranks) are broken by id, descending like the lexical ranking's own ties: deterministic.
  */
-export function fuse(lexical: readonly Match[], vector: readonly Match[], first: number): Match[] {
+function fuse(lexical: readonly Match[], vector: readonly Match[], first: number): Match[] {
   const fused = new Map<string, number>();
   const add = (list: readonly Match[], weight: number) => {
     list.forEach((m, i) => {
