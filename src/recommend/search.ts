@@ -1,7 +1,7 @@
 /**
  * searchRestaurants: a lexical ranking from PostgreSQL (full-text search, weighted by field, plus
  * trigram similarity for misspellings where pg_trgm exists) fused with the vector ranking
- * (nearest embeddings of the text) by weighted reciprocal rank fusion. docs/recommendations.md
+ * (nearest embeddings of the text) by a weighted sum of their scores. docs/recommendations.md
  * explains the calibration and what `score` means.
  *
  * Statements per search, whatever `first` (1–50): one for the lexical ranking, plus one for the
@@ -24,16 +24,16 @@ import { cuisineVocabulary, lexicalQuery } from './lexical.ts';
 
 /** Candidates each ranking contributes to the fusion, whatever `first` is (so 5 and 50 cost the same). */
 const CANDIDATES = 100;
-/** RRF's k: damps the difference between the first ranks (60 is the usual choice). */
-const RRF_K = 60;
 /**
- * The lexical ranking weighs twice the vector one: the offline encoder ranks short texts almost
- * arbitrarily, so a restaurant found only by its vector comes after the ~60 best lexical matches
- * (1/(60+r) = 0.5/(60+1) at r = 62), while a lexical match the vector also ranks high moves up.
+ * The fused score: LEXICAL_WEIGHT × the lexical score relative to the best lexical match (0–1) +
+ * VECTOR_WEIGHT × the cosine (clipped to 0–1). Calibrated on the offline encoder, whose cosines
+ * for short texts sit within a few hundredths of each other (~0.2): the words decide, the vector
+ * breaks their ties (every restaurant of a cuisine scores the same for "<cuisine> food") and
+ * ranks the texts whose words match nothing. Rank fusion (RRF) was tried first: it ignores the
+ * gap between scores, so a weak lexical match that the vectors also liked beat the strong ones.
  */
-const LEXICAL_WEIGHT = 1;
-const VECTOR_WEIGHT = 0.5;
-const BEST = LEXICAL_WEIGHT / (RRF_K + 1) + VECTOR_WEIGHT / (RRF_K + 1);
+const LEXICAL_WEIGHT = 0.7;
+const VECTOR_WEIGHT = 0.3;
 
 export type SearchMode = 'hybrid' | 'lexical' | 'vector';
 export type SearchDeps = { db: Db; ml: Ml; cache?: TieredCache };
@@ -73,25 +73,23 @@ export async function buildLexicalQuery(
   return lexicalQuery(text, cuisineVocabulary(cuisines), trigram);
 }
 
-const byId = (a: string, b: string) => (a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)) * -1;
+const byIdDesc = (a: string, b: string) => b.length - a.length || (a < b ? 1 : a > b ? -1 : 0);
 
 /**
- * Weighted reciprocal rank fusion, normalised to (0, 1]: 1 = first in both rankings. Ties (same
- * ranks) are broken by id, descending like the lexical ranking's own ties: deterministic.
+ * The weighted sum over both candidate lists, best first, ties by id descending (deterministic).
+ * A lexical candidate outside the vector list gets that list's last cosine (an upper bound of its
+ * own); a vector candidate outside the lexical list scores 0 there.
  */
 function fuse(lexical: readonly Match[], vector: readonly Match[], first: number): Match[] {
-  const fused = new Map<string, number>();
-  const add = (list: readonly Match[], weight: number) => {
-    list.forEach((m, i) => {
-      fused.set(m.id, (fused.get(m.id) ?? 0) + weight / (RRF_K + i + 1));
-    });
-  };
-  add(lexical, LEXICAL_WEIGHT);
-  add(vector, VECTOR_WEIGHT);
-  return [...fused]
-    .sort((a, b) => b[1] - a[1] || byId(a[0], b[0]))
-    .slice(0, first)
-    .map(([id, s]) => ({ id, score: s / BEST }));
+  const best = lexical[0]?.score ?? 0;
+  const floor = Math.max(0, vector.at(-1)?.score ?? 0);
+  const lex = new Map(lexical.map((m) => [m.id, best > 0 ? m.score / best : 0]));
+  const cos = new Map(vector.map((m) => [m.id, Math.min(1, Math.max(0, m.score))]));
+  const ids = new Set([...lex.keys(), ...cos.keys()]);
+  return [...ids]
+    .map((id) => ({ id, score: LEXICAL_WEIGHT * (lex.get(id) ?? 0) + VECTOR_WEIGHT * (cos.get(id) ?? floor) }))
+    .sort((a, b) => b.score - a.score || byIdDesc(a.id, b.id))
+    .slice(0, first);
 }
 
 /**

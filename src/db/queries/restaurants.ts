@@ -99,14 +99,19 @@ function allWordsQuery(q: LexicalQuery) {
 /**
  * The lexical score, ≥ 0 and rounded to 6 decimals (numeric: exact in a keyset cursor):
  * ts_rank over every word (name and cuisine weigh 1.0, location 0.4, description 0.2)
- * + 0.5 when the row holds all the words + 0.5 × the best trigram similarity of a word to the
- * name and cuisine (pg_trgm only). A row found only as a substring scores 0.
+ * + 0.5 when the row holds all the words + with pg_trgm, 0.5 × the best trigram similarity (0.6 or
+ * more) of a word to the name and cuisine and 0.2 × that to the whole text. A row found only as a substring scores 0.
  */
 function lexicalScore(q: LexicalQuery): FragmentSqlToken {
   if (q.queries.length === 0 || q.terms.length === 0) return sql.fragment`0::numeric`;
+  // Only similarities the `<%` operator accepts (pg_trgm.word_similarity_threshold, 0.6): below
+  // it, any word sharing a prefix with the name or cuisine ("chicken", "chinese") would score.
+  // Name and cuisine weigh 0.5, the whole text (description included) 0.2.
   const trigram = q.trigramWords?.length
-    ? sql.fragment` + 0.5 * coalesce((SELECT max(word_similarity(w, name || ' ' || cuisine_type))
-        FROM unnest(${sql.array(q.trigramWords, 'text')}) AS w), 0)`
+    ? sql.fragment` + (SELECT 0.5 * coalesce(max(s) FILTER (WHERE s >= 0.6), 0) + 0.2 * coalesce(max(t) FILTER (WHERE t >= 0.6), 0) FROM (
+        SELECT word_similarity(w, name || ' ' || cuisine_type) AS s, word_similarity(w, ${TRIGRAM_TEXT}) AS t
+        FROM unnest(${sql.array(q.trigramWords, 'text')}) AS w
+      ) AS x)`
     : sql.fragment``;
   return sql.fragment`round((ts_rank(${RANK_WEIGHTS}, search_document, ${anyWordQuery(q)})
     + CASE WHEN search_document @@ (${allWordsQuery(q)}) THEN 0.5 ELSE 0 END${trigram})::numeric, 6)`;
