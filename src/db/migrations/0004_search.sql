@@ -11,5 +11,51 @@ ALTER TABLE restaurants ADD COLUMN search_document tsvector GENERATED ALWAYS AS 
   setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'C')
 ) STORED;
 CREATE INDEX restaurants_search_document_idx ON restaurants USING gin (search_document);
--- Misspellings: the trigram index of 0001 (restaurants_search_trgm_idx) serves `word <% text`
--- where pg_trgm exists; without it the gateway corrects cuisine words itself.
+-- Misspellings: search_words below (with pg_trgm); without it the gateway corrects cuisine words itself.
+
+-- The words of the catalogue (4–40 letters or digits, lower case), for correcting misspelt search
+-- words to known ones: trigram-indexed where pg_trgm is installed. Kept by triggers (new
+-- restaurants, changed texts); words are never removed (a vanished word still corrects to
+-- something that finds nothing, harmlessly).
+CREATE TABLE search_words (word text PRIMARY KEY);
+
+CREATE FUNCTION search_words_of(t text) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $$
+  SELECT DISTINCT w FROM regexp_split_to_table(lower(t), '[^[:alnum:]]+') AS w WHERE length(w) BETWEEN 4 AND 40
+$$;
+
+CREATE FUNCTION restaurants_search_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO search_words (word)
+    SELECT DISTINCT w FROM new_rows, search_words_of(concat_ws(' ', name, cuisine_type, description, location)) AS w
+    ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION restaurants_search_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO search_words (word)
+    SELECT w FROM search_words_of(concat_ws(' ', NEW.name, NEW.cuisine_type, NEW.description, NEW.location)) AS w
+    ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER restaurants_search_words_insert AFTER INSERT ON restaurants
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION restaurants_search_words_inserted();
+CREATE TRIGGER restaurants_search_words_update AFTER UPDATE OF name, cuisine_type, description, location ON restaurants
+  FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.cuisine_type IS DISTINCT FROM NEW.cuisine_type
+    OR OLD.description IS DISTINCT FROM NEW.description OR OLD.location IS DISTINCT FROM NEW.location)
+  EXECUTE FUNCTION restaurants_search_words_updated();
+
+INSERT INTO search_words (word)
+  SELECT DISTINCT w FROM restaurants, search_words_of(concat_ws(' ', name, cuisine_type, description, location)) AS w
+  ON CONFLICT DO NOTHING;
+
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    EXECUTE 'CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops)';
+  END IF;
+END
+$$;

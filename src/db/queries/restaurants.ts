@@ -68,7 +68,8 @@ function containsPattern(text: string) {
  * - `queries`: texts for `websearch_to_tsquery` (the text, and the text with misspelt cuisine
  *   words corrected); empty when the text is to be taken literally (it holds `%`, `_` or `\\`);
  * - `terms`: its words (letters and digits only) and corrections, for the any-word ranking;
- * - `trigramWords`: words to look up by trigram similarity (null: pg_trgm is not installed).
+ * - `trigramWords`: words to correct by trigram similarity against `search_words` when no
+ *   restaurant holds them (null: pg_trgm is not installed).
  */
 export type LexicalQuery = {
   text: string;
@@ -79,7 +80,7 @@ export type LexicalQuery = {
 
 /** The weighted document (0004_search.sql); ts_rank's weights are {D, C, B, A}. */
 const RANK_WEIGHTS = sql.fragment`'{0.05, 0.2, 0.4, 1.0}'::float4[]`;
-/** The trigram-indexed expression of 0001_init.sql (restaurants_search_trgm_idx). */
+/** The trigram-indexed expression of 0001_init.sql (restaurants_search_trgm_idx): the substring match. */
 const TRIGRAM_TEXT = sql.fragment`(name || ' ' || cuisine_type || ' ' || coalesce(description, ''))`;
 
 /** Every word of the text, as one tsquery (`a | b | c`): ranks rows by how many and which fields match. */
@@ -99,22 +100,13 @@ function allWordsQuery(q: LexicalQuery) {
 /**
  * The lexical score, ≥ 0 and rounded to 6 decimals (numeric: exact in a keyset cursor):
  * ts_rank over every word (name and cuisine weigh 1.0, location 0.4, description 0.2)
- * + 0.5 when the row holds all the words + with pg_trgm, 0.5 × the best trigram similarity (0.6 or
- * more) of a word to the name and cuisine and 0.2 × that to the whole text. A row found only as a substring scores 0.
+ * + 0.5 when the row holds all the words. A row found only as a substring scores 0.
  */
-function lexicalScore(q: LexicalQuery): FragmentSqlToken {
+function lexicalScore(q: LexicalQuery, anyWord?: FragmentSqlToken): FragmentSqlToken {
+  // slonik refuses an empty sql.join: a literal-only text builds no tsquery at all
   if (q.queries.length === 0 || q.terms.length === 0) return sql.fragment`0::numeric`;
-  // Only similarities the `<%` operator accepts (pg_trgm.word_similarity_threshold, 0.6): below
-  // it, any word sharing a prefix with the name or cuisine ("chicken", "chinese") would score.
-  // Name and cuisine weigh 0.5, the whole text (description included) 0.2.
-  const trigram = q.trigramWords?.length
-    ? sql.fragment` + (SELECT 0.5 * coalesce(max(s) FILTER (WHERE s >= 0.6), 0) + 0.2 * coalesce(max(t) FILTER (WHERE t >= 0.6), 0) FROM (
-        SELECT word_similarity(w, name || ' ' || cuisine_type) AS s, word_similarity(w, ${TRIGRAM_TEXT}) AS t
-        FROM unnest(${sql.array(q.trigramWords, 'text')}) AS w
-      ) AS x)`
-    : sql.fragment``;
-  return sql.fragment`round((ts_rank(${RANK_WEIGHTS}, search_document, ${anyWordQuery(q)})
-    + CASE WHEN search_document @@ (${allWordsQuery(q)}) THEN 0.5 ELSE 0 END${trigram})::numeric, 6)`;
+  return sql.fragment`round((ts_rank(${RANK_WEIGHTS}, search_document, ${anyWord ?? anyWordQuery(q)})
+    + CASE WHEN search_document @@ (${allWordsQuery(q)}) THEN 0.5 ELSE 0 END)::numeric, 6)`;
 }
 
 /** restaurants(search:): the text as a literal substring, or all its words (the corrected ones too). */
@@ -220,24 +212,45 @@ export function selectRestaurantSearchPage(
 
 const Scored = z.object({ id: z.string(), score: z.number() });
 
+/** A word is corrected to a known one at least this similar (pg_trgm `similarity`: "itaian" → "italian" is 0.5). */
+const CORRECTION_SIMILARITY = 0.45;
+
 /**
  * searchRestaurants' lexical ranking: the `limit` best rows by lexical score (ties by id
- * descending), among those holding any word of the text (the full-text index) or, with pg_trgm,
- * a word within trigram distance (`word <% text`: word_similarity above
- * pg_trgm.word_similarity_threshold, 0.6 by default; the trigram index).
+ * descending) among the rows holding any word of the text (the full-text index).
+ *
+ * With pg_trgm, a word that no restaurant holds (not in `search_words`: a primary-key probe) is
+ * first corrected to the most similar word that one does (`search_words`' trigram index; at
+ * least CORRECTION_SIMILARITY), which joins the any-word query: "carbonarra" finds carbonara.
+ * Known words cost nothing more; the restaurants' own texts are never scanned by trigram.
  */
 export function selectLexicalMatches(db: Db, q: LexicalQuery, limit: number) {
-  const trigram = q.trigramWords?.length
-    ? sql.fragment` OR ${sql.join(
-        q.trigramWords.map((w) => sql.fragment`${w} <% ${TRIGRAM_TEXT}`),
-        sql.fragment` OR `,
-      )}`
-    : sql.fragment``;
+  const ranked = (anyWord: FragmentSqlToken) => {
+    const allWords = sql.fragment`(${allWordsQuery(q)})`;
+    return sql.fragment`SELECT id, score::float8 AS score FROM (
+      SELECT id, ${lexicalScore(q, anyWord)} AS score FROM restaurants
+      WHERE search_document @@ (${anyWord} || ${allWords})
+    ) s ORDER BY score DESC, id DESC LIMIT ${limit}`;
+  };
+  if (!q.trigramWords?.length) {
+    return db.any(sql.type(Scored)`/* lexicalSearch */ ${ranked(anyWordQuery(q))}`);
+  }
+  // fixed words come from search_words: letters and digits only, safe for to_tsquery
   return db.any(sql.type(Scored)`/* lexicalSearch */
-    SELECT id, score::float8 AS score FROM (
-      SELECT id, ${lexicalScore(q)} AS score FROM restaurants
-      WHERE search_document @@ (${anyWordQuery(q)} || ${allWordsQuery(q)})${trigram}
-    ) s ORDER BY score DESC, id DESC LIMIT ${limit}`);
+    WITH fixes AS MATERIALIZED (
+      SELECT coalesce(string_agg(f.word, ' | ' ORDER BY f.word), '') AS terms
+      FROM unnest(${sql.array(q.trigramWords, 'text')}) AS u(w)
+      CROSS JOIN LATERAL (
+        SELECT word FROM search_words
+        WHERE word % u.w AND similarity(word, u.w) >= ${CORRECTION_SIMILARITY}
+        ORDER BY similarity(word, u.w) DESC, word LIMIT 1
+      ) f
+      WHERE NOT EXISTS (SELECT 1 FROM search_words k WHERE k.word = u.w)
+    )
+    ${ranked(
+      sql.fragment`(SELECT CASE WHEN terms = '' THEN ${anyWordQuery(q)}
+        ELSE ${anyWordQuery(q)} || to_tsquery('english'::regconfig, terms) END FROM fixes)`,
+    )}`);
 }
 
 /** Whether pg_trgm is installed in this database (its functions exist only then). */
