@@ -10,7 +10,9 @@ ALTER TABLE restaurants ADD COLUMN search_document tsvector GENERATED ALWAYS AS 
   setweight(to_tsvector('english'::regconfig, coalesce(location, '')), 'B') ||
   setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'C')
 ) STORED;
-CREATE INDEX restaurants_search_document_idx ON restaurants USING gin (search_document);
+-- fastupdate off: a bulk insert (seed, import) would otherwise leave every new row in the GIN
+-- pending list, which each search scans in full until a vacuum merges it.
+CREATE INDEX restaurants_search_document_idx ON restaurants USING gin (search_document) WITH (fastupdate = off);
 -- Misspellings: search_words below (with pg_trgm); without it the gateway corrects cuisine words itself.
 
 -- The words of the catalogue (4–40 letters or digits, lower case), for correcting misspelt search
@@ -55,7 +57,27 @@ INSERT INTO search_words (word)
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-    EXECUTE 'CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops)';
+    EXECUTE 'CREATE INDEX search_words_trgm_idx ON search_words USING gin (word gin_trgm_ops) WITH (fastupdate = off)';
   END IF;
 END
+$$;
+
+-- The lexical score (src/db/queries/restaurants.ts explains it): one definition for
+-- searchRestaurants and restaurants(search:). Inlined by the planner (a plain SQL expression).
+CREATE FUNCTION search_score(doc tsvector, any_words tsquery, all_words tsquery) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT round((ts_rank('{0.05, 0.2, 0.4, 1.0}'::float4[], doc, any_words)
+    + CASE WHEN doc @@ all_words THEN 0.5 ELSE 0 END)::numeric, 6)
+$$;
+
+-- searchRestaurants' lexical candidates, best first. On a small table the planner prefers a
+-- sequential scan that runs `@@` on every row (it prices the match like an integer comparison);
+-- the full-text index is always cheaper here, so this function plans without sequential scans
+-- (a setting local to the call: PgBouncer-safe).
+CREATE FUNCTION search_lexical(any_words tsquery, all_words tsquery, max_rows int)
+RETURNS TABLE (id bigint, score numeric)
+LANGUAGE sql STABLE PARALLEL SAFE SET enable_seqscan = off AS $$
+  SELECT r.id, search_score(r.search_document, any_words, all_words) AS score
+  FROM restaurants r WHERE r.search_document @@ (any_words || all_words)
+  ORDER BY score DESC, r.id DESC LIMIT max_rows
 $$;

@@ -78,8 +78,6 @@ export type LexicalQuery = {
   trigramWords: readonly string[] | null;
 };
 
-/** The weighted document (0004_search.sql); ts_rank's weights are {D, C, B, A}. */
-const RANK_WEIGHTS = sql.fragment`'{0.05, 0.2, 0.4, 1.0}'::float4[]`;
 /** The trigram-indexed expression of 0001_init.sql (restaurants_search_trgm_idx): the substring match. */
 const TRIGRAM_TEXT = sql.fragment`(name || ' ' || cuisine_type || ' ' || coalesce(description, ''))`;
 
@@ -98,15 +96,14 @@ function allWordsQuery(q: LexicalQuery) {
 }
 
 /**
- * The lexical score, ≥ 0 and rounded to 6 decimals (numeric: exact in a keyset cursor):
- * ts_rank over every word (name and cuisine weigh 1.0, location 0.4, description 0.2)
- * + 0.5 when the row holds all the words. A row found only as a substring scores 0.
+ * The lexical score (`search_score`, 0004_search.sql), ≥ 0 and rounded to 6 decimals (numeric:
+ * exact in a keyset cursor): ts_rank over every word (weights: name and cuisine 1.0, location 0.4,
+ * description 0.2) + 0.5 when the row holds all the words. A row found only as a substring scores 0.
  */
-function lexicalScore(q: LexicalQuery, anyWord?: FragmentSqlToken): FragmentSqlToken {
+function lexicalScore(q: LexicalQuery): FragmentSqlToken {
   // slonik refuses an empty sql.join: a literal-only text builds no tsquery at all
   if (q.queries.length === 0 || q.terms.length === 0) return sql.fragment`0::numeric`;
-  return sql.fragment`round((ts_rank(${RANK_WEIGHTS}, search_document, ${anyWord ?? anyWordQuery(q)})
-    + CASE WHEN search_document @@ (${allWordsQuery(q)}) THEN 0.5 ELSE 0 END)::numeric, 6)`;
+  return sql.fragment`search_score(search_document, ${anyWordQuery(q)}, ${allWordsQuery(q)})`;
 }
 
 /** restaurants(search:): the text as a literal substring, or all its words (the corrected ones too). */
@@ -225,13 +222,8 @@ const CORRECTION_SIMILARITY = 0.45;
  * Known words cost nothing more; the restaurants' own texts are never scanned by trigram.
  */
 export function selectLexicalMatches(db: Db, q: LexicalQuery, limit: number) {
-  const ranked = (anyWord: FragmentSqlToken) => {
-    const allWords = sql.fragment`(${allWordsQuery(q)})`;
-    return sql.fragment`SELECT id, score::float8 AS score FROM (
-      SELECT id, ${lexicalScore(q, anyWord)} AS score FROM restaurants
-      WHERE search_document @@ (${anyWord} || ${allWords})
-    ) s ORDER BY score DESC, id DESC LIMIT ${limit}`;
-  };
+  const ranked = (anyWord: FragmentSqlToken) =>
+    sql.fragment`SELECT id, score::float8 AS score FROM search_lexical(${anyWord}, ${allWordsQuery(q)}, ${limit})`;
   if (!q.trigramWords?.length) {
     return db.any(sql.type(Scored)`/* lexicalSearch */ ${ranked(anyWordQuery(q))}`);
   }
