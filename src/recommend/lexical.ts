@@ -6,9 +6,9 @@
  */
 import type { LexicalQuery } from '../db/queries/restaurants.ts';
 
-/** Words kept from one text: a bound on the tsquery and on the trigram conditions. */
+/** Words kept from one text: a bound on the tsquery and on the trigram look-ups. */
 const MAX_WORDS = 16;
-/** Trigram look-ups only for words this long: shorter ones share trigrams with everything. */
+/** Trigram corrections only for words this long (search_words holds words of 4+ letters). */
 const MIN_TRIGRAM_WORD = 4;
 /** Corrections only to vocabulary words this long, from query words one shorter at least ("thi" → "thai"). */
 const MIN_CORRECTED_WORD = 4;

@@ -22,8 +22,8 @@ import type { Ml } from '../ml/service.ts';
 import type { Match } from '../ml/vector-index.ts';
 import { cuisineVocabulary, lexicalQuery } from './lexical.ts';
 
-/** Candidates each ranking contributes to the fusion, whatever `first` is (so 5 and 50 cost the same). */
-const CANDIDATES = 100;
+/** Candidates each ranking contributes to the fusion: the largest `first`, whatever `first` is (5 and 50 cost the same). */
+const CANDIDATES = 50;
 /**
  * The fused score: LEXICAL_WEIGHT × the lexical score relative to the best lexical match (0–1) +
  * VECTOR_WEIGHT × the cosine (clipped to 0–1). Calibrated on the offline encoder, whose cosines
@@ -61,7 +61,7 @@ export async function cuisineList(db: Db, cache: TieredCache | undefined): Promi
 }
 
 /** The lexical query for a search text, with the correction vocabulary and pg_trgm's presence. */
-export async function buildLexicalQuery(
+async function buildLexicalQuery(
   deps: Pick<SearchDeps, 'db' | 'cache'>,
   text: string,
   opts: { trigram?: boolean } = {},
