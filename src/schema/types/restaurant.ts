@@ -34,8 +34,7 @@ export const PriceRange = builder.enumType('PriceRange', {
 });
 
 export const RestaurantOrderEnum = builder.enumType('RestaurantOrder', {
-  description:
-    'Keyset orderings; ties are broken by id in the same direction. With `search` and no `orderBy`, results are ranked by relevance (the lexical score, best first).',
+  description: 'Keyset orderings; ties are broken by id in the same direction.',
   values: RESTAURANT_ORDERS,
 });
 
