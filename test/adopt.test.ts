@@ -97,11 +97,11 @@ describe('npm run migrate on the original database', () => {
     lines = [];
     const result = await migrate(url, (l) => lines.push(l));
     expect(lines.join('\n')).toMatch(/adopting the original TasteMatch database \(Alembic revision 48acbbe5baf4\)/);
-    expect(result.applied).toEqual(['0001', '0002', '0003']);
+    expect(result.applied).toEqual(['0001', '0002', '0003', '0004']);
     const versions = (await q<{ version: string }>('SELECT version FROM schema_migrations ORDER BY 1')).map(
       (r) => r.version,
     );
-    expect(versions).toEqual(['0001', '0002', '0003']);
+    expect(versions).toEqual(['0001', '0002', '0003', '0004']);
     // Running it again changes nothing.
     expect((await migrate(url)).applied).toEqual([]);
   });

@@ -1,4 +1,6 @@
 import { badUserInput } from '../../errors.ts';
+import { words } from '../../recommend/lexical.ts';
+import { searchRestaurants } from '../../recommend/search.ts';
 import { builder } from '../builder.ts';
 import { pageSize } from '../pagination.ts';
 import { textArgument } from '../validation.ts';
@@ -15,22 +17,24 @@ export const RestaurantMatch = builder.objectRef<MatchShape>('RestaurantMatch').
       type: Restaurant,
       resolve: (m, _args, ctx, info) => referencedRestaurant(ctx, m.restaurantId, info),
     }),
-    score: t.exposeFloat('score', { description: 'Cosine similarity of the text and the restaurant, −1 to 1.' }),
+    score: t.exposeFloat('score', {
+      description:
+        'Relevance, 0 to 1 (1: first by both the words and the meaning of the text): the fused rank, comparable within one answer, not across queries.',
+    }),
   }),
 });
 
 builder.queryFields((t) => ({
   searchRestaurants: t.field({
     type: [RestaurantMatch],
-    description: `Semantic search: restaurants whose embedding is closest to the text's (text: 1–${MAX_TEXT} characters; first: 0–${MAX_MATCHES}).`,
+    description: `Search by words and meaning: full-text matches (name, cuisine, location, description; misspellings too) fused with the restaurants whose embedding is closest to the text's; best first (text: 1–${MAX_TEXT} characters; first: 0–${MAX_MATCHES}). A text without a letter or digit finds nothing.`,
     args: { text: t.arg.string({ required: true }), first: t.arg.int({ defaultValue: 10 }) },
     resolve: async (_root, args, ctx) => {
       const text = textArgument(args.text, 'text', MAX_TEXT).trim();
       if (text.length === 0) throw badUserInput(`"text" must be 1–${MAX_TEXT} characters`, { argument: 'text' });
       const first = pageSize(args.first, 10, MAX_MATCHES);
-      if (first === 0) return [];
-      const vector = await ctx.ml.embedder.embedOne(text);
-      const matches = await ctx.ml.index.nearest(vector, first);
+      if (first === 0 || words(text).length === 0) return [];
+      const matches = await searchRestaurants({ db: ctx.db, ml: ctx.ml, cache: ctx.cache }, text, first);
       return matches.map((m) => ({ restaurantId: m.id, score: Math.round(m.score * 10_000) / 10_000 }));
     },
   }),

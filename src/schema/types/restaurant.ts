@@ -9,12 +9,14 @@ import {
   type RestaurantFilter,
   type RestaurantOrder,
   type RestaurantRow,
-  selectCuisines,
   selectRestaurantPage,
+  selectRestaurantSearchPage,
 } from '../../db/queries/restaurants.ts';
 import { badUserInput, notFound } from '../../errors.ts';
 import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
 import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
+import { lexicalQuery } from '../../recommend/lexical.ts';
+import { cuisineList } from '../../recommend/search.ts';
 import { builder } from '../builder.ts';
 import {
   connectionFromRows,
@@ -117,6 +119,9 @@ const CURSOR_VALUES = {
   ID_ASC: z.tuple([IdString]),
 } satisfies Record<RestaurantOrder, z.ZodTypeAny>;
 
+/** The relevance ordering's cursor: the lexical score (0 to 2.5, 6 decimals) and id. */
+const RELEVANCE_CURSOR = z.tuple([z.number().min(0).max(10), IdString]);
+
 const MAX_SEARCH_LENGTH = 200;
 
 function restaurantFilter(args: {
@@ -130,11 +135,14 @@ function restaurantFilter(args: {
   }
   if (args.search != null) textArgument(args.search, 'search', MAX_SEARCH_LENGTH);
   if (args.cuisine != null) textArgument(args.cuisine, 'cuisine', 100);
+  const search = args.search?.trim() || null;
   return {
     cuisine: args.cuisine?.trim() || null,
     minRating: args.minRating ?? null,
     priceRange: args.priceRange ?? null,
-    search: args.search?.trim() || null,
+    // A filter matches the text as typed (no misspelling correction, no trigram look-up): no
+    // statement besides the page's own.
+    search: search ? lexicalQuery(search, [], false) : null,
   };
 }
 
@@ -159,15 +167,37 @@ builder.queryFields((t) => ({
       minRating: t.arg.float(),
       priceRange: t.arg({ type: PriceRange }),
       search: t.arg.string(),
-      orderBy: t.arg({ type: RestaurantOrderEnum, defaultValue: 'RATING_DESC' }),
+      orderBy: t.arg({
+        type: RestaurantOrderEnum,
+        description: 'Default: RATING_DESC; with `search`, relevance (the lexical score, best first).',
+      }),
     },
     resolve: async (_root, args, ctx, info) => {
       const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
+      const filter = restaurantFilter(args);
+      const page: RestaurantPage = { filter };
+      const search = filter.search;
+      if (search && args.orderBy == null) {
+        const kind = 'restaurants:RELEVANCE';
+        const after = args.after ? decodeCursor(args.after, kind, RELEVANCE_CURSOR) : null;
+        if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
+        const columns = columnsFor(
+          selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE),
+          RESTAURANT_FIELD_COLUMNS,
+          ['id'],
+        );
+        const rows = await selectRestaurantSearchPage(ctx.db, {
+          filter: { ...filter, search },
+          after,
+          limit: first + 1,
+          columns,
+        });
+        const cursorOf = (row: (typeof rows)[number]) => encodeCursor(kind, [row.search_score, row.id]);
+        return connectionFromRows(rows, first, after !== null, cursorOf, page);
+      }
       const order = args.orderBy ?? 'RATING_DESC';
       const kind = `restaurants:${order}`;
       const after = args.after ? decodeCursor(args.after, kind, CURSOR_VALUES[order]) : null;
-      const filter = restaurantFilter(args);
-      const page: RestaurantPage = { filter };
       if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
       const keyColumns = RESTAURANT_ORDER_KEYS[order];
       const columns = columnsFor(
@@ -189,11 +219,7 @@ builder.queryFields((t) => ({
     description: 'Every cuisine that has at least one restaurant, alphabetical.',
     // Catalogue metadata: cached for 5 min (the public HTTP max-age), shared by replicas.
     resolve: async (_root, _args, ctx) => {
-      const cached = await ctx.cache?.get<string[]>('restaurants', 'cuisines');
-      if (cached) return cached;
-      const cuisines = (await selectCuisines(ctx.db)).map((r) => r.cuisine_type);
-      await ctx.cache?.set('restaurants', 'cuisines', cuisines);
-      return cuisines;
+      return cuisineList(ctx.db, ctx.cache);
     },
   }),
 }));
