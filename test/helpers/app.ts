@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { RegistrationLimits } from '../../src/auth/accounts.ts';
+import { createTokenService } from '../../src/auth/jwt.ts';
 import type { Throttle } from '../../src/auth/throttle.ts';
 import type { BackpressureOptions } from '../../src/backpressure/request-limiter.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -16,6 +17,11 @@ import { startWireCounter, type WireCounter } from './wire-counter.ts';
 
 /** The JWT secret of every test gateway, in-process and child process alike (≥32 bytes, ≥10 distinct characters). */
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+/** A token of TEST_JWT_SECRET for a gateway in a child process (in-process tests: `TestApp.tokenFor`). */
+export function signTestToken(userId: string | number): Promise<string> {
+  return createTokenService({ secret: TEST_JWT_SECRET, ttl: '1h', production: false }).sign(String(userId));
+}
 
 /**
  * The environment of an in-process test gateway: README's defaults but for a silent, quick
