@@ -4,11 +4,12 @@
  * BENCH_DB_URL and JWT_SECRET. Listens on a free port of 127.0.0.1, prints `READY <port>`, exits on SIGTERM
  * and when its stdin closes (so it never outlives the bench, even when that one is killed).
  *
- * The gateway is src/gateway.ts's `createGateway`, configured from the environment by the real server's `loadConfig()` (src/config.ts): pool,
- * page and batch limits, query limits and cost, backpressure and memory shedding, body size, persisted
- * operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off), HTTP timeouts, embeddings
- * and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL), the log level
- * (warn unless LOG_LEVEL is set) and /health's and /metrics' figures on the main port differ from src/server.ts; bench/common.ts passes the README's defaults.
+ * The gateway is src/gateway.ts's `createGateway`, configured from the environment by the real server's
+ * `loadConfig()` (src/config.ts): pool, page and batch limits, query limits and cost, backpressure and memory
+ * shedding, body size, persisted operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off),
+ * HTTP timeouts, embeddings and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL),
+ * the log level (warn unless LOG_LEVEL is set) and the load figures of /health and /metrics on the main port
+ * differ from src/server.ts; bench/common.ts passes the README's defaults.
  * SIGUSR2 prints the event-loop delay since the last one (`LOOP {…}`; bench/common.ts `loopDelay()`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
