@@ -23,14 +23,18 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { BytesCache } from '../src/cache/bytes-cache.ts';
+import { TieredCache } from '../src/cache/tiered-cache.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
-import { Embedder } from '../src/ml/embedder.ts';
+import { DIMENSIONS, Embedder } from '../src/ml/embedder.ts';
 import { fileModelSource } from '../src/ml/model-source.ts';
+import { createMl } from '../src/ml/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { createServices } from '../src/services.ts';
+import { Recommender } from '../src/recommend/engine.ts';
+import { templateInsights } from '../src/recommend/insights.ts';
 import {
   cleanup,
   compileServers,
@@ -168,21 +172,22 @@ async function recommendationLatency(restaurants: number) {
     },
     log,
   );
-  const services = await createServices(
-    db,
-    {
-      ml: { batchSize: 64, threads: 1, idleMs: 600_000, vectorIndex: 'memory', syncMs: 0 },
-      cache: { maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 },
-    },
+  const ml = await createMl(db, { batchSize: 64, threads: 1, idleMs: 600_000, vectorIndex: 'memory', syncMs: 0 }, log);
+  // The recommender as the gateway builds it (src/services.ts), over a cache of this process.
+  const cache = new TieredCache(
+    new BytesCache({ maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 }),
+    undefined,
+    3_600_000,
     log,
   );
+  const recommender = new Recommender({ db, index: ml.index, cache, insights: templateInsights, dims: DIMENSIONS });
   try {
     const t = performance.now();
-    await backfillEmbeddings(db, services.ml.embedder, services.ml.embeddingType, { batchSize: 1_000 });
+    await backfillEmbeddings(db, ml.embedder, ml.embeddingType, { batchSize: 1_000 });
     const embedSeconds = (performance.now() - t) / 1000;
     const before = process.memoryUsage().rss;
-    await services.ml.index.sync();
-    const indexMB = mb(services.ml.index.stats().bytes);
+    await ml.index.sync();
+    const indexMB = mb(ml.index.stats().bytes);
     const rssGrowthMB = mb(process.memoryUsage().rss - before);
     const { rows } = await (async () => {
       const c = new pg.Client({ connectionString: url });
@@ -193,11 +198,11 @@ async function recommendationLatency(restaurants: number) {
         await c.end();
       }
     })();
-    for (const u of rows.slice(0, 10)) await services.recommender.recommendations(String(u.id), true); // warm
+    for (const u of rows.slice(0, 10)) await recommender.recommendations(String(u.id), true); // warm
     const latencies: number[] = [];
     for (const u of rows) {
       const s = performance.now();
-      await services.recommender.recommendations(String(u.id), true);
+      await recommender.recommendations(String(u.id), true);
       latencies.push(performance.now() - s);
     }
     return {
@@ -209,7 +214,8 @@ async function recommendationLatency(restaurants: number) {
       p99Ms: Number(percentile(latencies, 0.99).toFixed(1)),
     };
   } finally {
-    await services.close();
+    await cache.close();
+    await ml.close();
     await db.end();
   }
 }

@@ -24,14 +24,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { BytesCache } from '../src/cache/bytes-cache.ts';
+import { TieredCache } from '../src/cache/tiered-cache.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { CUISINES } from '../src/db/seed/vocabulary.ts';
 import { seedDatabase } from '../src/db/seed.ts';
 import { backfillEmbeddings } from '../src/ml/backfill.ts';
+import { createMl } from '../src/ml/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { type SearchMode, searchRestaurants } from '../src/recommend/search.ts';
-import { createServices } from '../src/services.ts';
 import { cleanup, createScratchDatabase, percentile } from './common.ts';
 
 const { values: flags } = parseArgs({
@@ -108,32 +110,35 @@ async function run(size: number, relevance: boolean) {
     },
     log,
   );
-  const services = await createServices(
+  const ml = await createMl(
     db,
     {
-      ml: {
-        modelPath: process.env.MODEL_PATH || undefined,
-        batchSize: 64,
-        threads: 1,
-        idleMs: 600_000,
-        vectorIndex: 'auto',
-        syncMs: 0,
-      },
-      cache: { maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 },
+      modelPath: process.env.MODEL_PATH || undefined,
+      batchSize: 64,
+      threads: 1,
+      idleMs: 600_000,
+      vectorIndex: 'auto',
+      syncMs: 0,
     },
+    log,
+  );
+  const cache = new TieredCache(
+    new BytesCache({ maxBytes: 32 * 2 ** 20, ttlMs: 3_600_000 }),
+    undefined,
+    3_600_000,
     log,
   );
   try {
     t = performance.now();
-    await backfillEmbeddings(db, services.ml.embedder, services.ml.embeddingType, { batchSize: 1_000 });
-    await services.ml.index.sync();
-    say(`  embedded (${services.ml.embedder.modelId}) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    const deps = { db, ml: services.ml, cache: services.cache };
+    await backfillEmbeddings(db, ml.embedder, ml.embeddingType, { batchSize: 1_000 });
+    await ml.index.sync();
+    say(`  embedded (${ml.embedder.modelId}) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    const deps = { db, ml, cache };
     const set = labels();
     const out: Record<string, unknown> = {
       restaurants: size,
-      model: services.ml.embedder.modelId,
-      index: services.ml.index.kind,
+      model: ml.embedder.modelId,
+      index: ml.index.kind,
     };
 
     if (relevance) {
@@ -183,7 +188,8 @@ async function run(size: number, relevance: boolean) {
     out.latency = latency;
     return out;
   } finally {
-    await services.close();
+    await cache.close();
+    await ml.close();
     await db.end();
     await scratch.drop();
   }

@@ -4,27 +4,21 @@
  * BENCH_DB_URL and JWT_SECRET. Listens on a free port of 127.0.0.1, prints `READY <port>`, exits on SIGTERM
  * and when its stdin closes (so it never outlives the bench, even when that one is killed).
  *
- * The gateway is configured from the environment by the real server's `loadConfig()` (src/config.ts): pool,
- * page and batch limits, query limits and cost, backpressure and memory shedding, body size, persisted
- * operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off), HTTP timeouts, embeddings
- * and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL) and the log level
- * (warn unless LOG_LEVEL is set) differ from src/server.ts; bench/common.ts passes the README's defaults.
+ * The gateway is src/gateway.ts's `createGateway`, configured from the environment by the real server's
+ * `loadConfig()` (src/config.ts): pool, page and batch limits, query limits and cost, backpressure and memory
+ * shedding, body size, persisted operations (the manifest by `loadManifest()` unless PERSISTED_OPERATIONS=off),
+ * HTTP timeouts, embeddings and cache, NODE_ENV (production when unset). Only the database URL (BENCH_DB_URL),
+ * the log level (warn unless LOG_LEVEL is set) and the load figures of /health and /metrics on the main port
+ * differ from src/server.ts; bench/common.ts passes the README's defaults.
  * SIGUSR2 prints the event-loop delay since the last one (`LOOP {…}`; bench/common.ts `loopDelay()`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createApp } from '../src/app.ts';
-import { createAccounts } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
-import { PasswordHasher } from '../src/auth/passwords.ts';
-import { createLocalThrottle } from '../src/auth/throttle.ts';
-import { ApqStore } from '../src/cache/apq-store.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/pool.ts';
-import { loadManifest } from '../src/http/persisted.ts';
-import { createReadinessCheck } from '../src/http/readiness.ts';
+import { createGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { createServices } from '../src/services.ts';
 import { createNaiveApp } from './naive-app.ts';
 
 const kind = process.argv[2];
@@ -42,54 +36,20 @@ try {
   process.exit(2);
 }
 const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
-const tokens = createTokenService({ secret: process.env.JWT_SECRET, ttl: '1h', production: false });
 
 let handler: Parameters<typeof createServer>[1];
 let close: () => Promise<unknown>;
 if (kind === 'gateway') {
   const db = await createDb({ url, ...config.db }, log);
-  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log);
-  if (config.ml.modelPath) await services.ml.embedder.warm();
-  const mode = config.persistedOperations;
-  handler = createApp({
-    ml: services.ml,
-    recommender: services.recommender,
-    orders: services.orders,
-    preferences: services.preferences,
-    cache: services.cache,
-    db,
-    tokens,
-    limits: config.limits,
-    queryLimits: config.queryLimits,
-    backpressure: config.backpressure,
-    persisted: {
-      mode,
-      manifest: mode === 'off' ? new Map() : loadManifest(),
-      store: new ApqStore(config.apq),
-      registrationsPerMinute: config.apq.registrationsPerMinute,
-    },
-    maxBodyBytes: config.http.maxBodyBytes,
-    accounts: createAccounts({
-      db,
-      throttle: createLocalThrottle(),
-      hasher: new PasswordHasher(config.accounts.hashing),
-      registration: config.accounts.registration,
-    }),
-    clientIpHeader: config.clientIpHeader,
-    trustedProxyHops: config.trustedProxyHops,
-    log,
-    production: config.production,
-    // The flood reads its load figures from /health and /metrics on the one port it knows.
-    detailedHealth: true,
-    metricsEndpoint: true,
-    corsOrigins: config.corsOrigins,
-    ready: createReadinessCheck(db),
-  });
+  // The flood reads its load figures from /health and /metrics on the one port it knows.
+  const gateway = await createGateway(config, { db, log, detailedHealth: true, metricsEndpoint: true });
+  handler = gateway.app;
   close = async () => {
-    await services.close();
+    await gateway.close();
     await db.end();
   };
 } else {
+  const tokens = createTokenService({ secret: process.env.JWT_SECRET, ttl: '1h', production: false });
   const naive = createNaiveApp(url, tokens);
   handler = naive.yoga;
   close = naive.close;

@@ -5,8 +5,6 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { MemoryWatchdog } from './backpressure/memory-watchdog.ts';
 import { type BackpressureOptions, useBackpressure } from './backpressure/request-limiter.ts';
-import { ApqStore } from './cache/apq-store.ts';
-import { loadConfig } from './config.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
 import { useHttpCaching } from './http/cache-control.ts';
 import { useCompression } from './http/compression.ts';
@@ -18,7 +16,6 @@ import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
 import { useMetrics } from './http/metrics-plugin.ts';
 import {
-  loadManifest,
   type PersistedManifest,
   type PersistedMode,
   type RegistrationStore,
@@ -34,66 +31,45 @@ export type AppOptions = AppDeps & {
   production: boolean;
   corsOrigins: string[];
   ready: ReadinessCheck;
-  /** unset: the defaults of README's configuration table (this and the options below) */
-  queryLimits?: QueryLimits;
-  backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
-  persisted?: {
+  queryLimits: QueryLimits;
+  backpressure: BackpressureOptions & { memorySoftLimitMB: number };
+  persisted: {
     mode: PersistedMode;
-    manifest?: PersistedManifest;
-    /** APQ registrations (unset: a store of this process with DEFAULT_APQ's bounds) */
-    store?: RegistrationStore;
+    manifest: PersistedManifest;
+    /** APQ registrations */
+    store: RegistrationStore;
     /** APQ_REGISTRATIONS_PER_MINUTE */
-    registrationsPerMinute?: number;
+    registrationsPerMinute: number;
   };
   /** request bodies beyond this are refused with 413 (chunked ones too) */
-  maxBodyBytes?: number;
+  maxBodyBytes: number;
   /** OpenTelemetry's plugin when tracing is on (src/observability/tracing.ts) */
   tracing?: Plugin;
-  /** /metrics on this app; default: not in production (there it is METRICS_PORT's only) */
-  metricsEndpoint?: boolean;
-  /** /health with memory and load figures; default: not in production (there exactly {"status":"ok"}) */
-  detailedHealth?: boolean;
-  /** COMPRESSION_MIN_BYTES (unset: its default; 0: no compression) */
-  compressionMinBytes?: number;
+  /** /metrics on this app (in production it is METRICS_PORT's only) */
+  metricsEndpoint: boolean;
+  /** /health with memory and load figures (in production exactly {"status":"ok"}) */
+  detailedHealth: boolean;
+  /** COMPRESSION_MIN_BYTES (0: no compression) */
+  compressionMinBytes: number;
   /** development with the embedded demo data: the demo user's token, in GraphiQL's signed-in tabs */
   demoToken?: string;
-  /** bounds of the parsed and compiled documents (unset: DOCUMENT_CACHE_MAX_BYTES, JIT_CACHE_MAX_BYTES defaults) */
-  documentCache?: Omit<DocumentCacheOptions, 'precompiled'>;
+  /** bounds of the parsed and compiled documents (DOCUMENT_CACHE_MAX_BYTES, JIT_CACHE_MAX_BYTES) */
+  documentCache: Omit<DocumentCacheOptions, 'precompiled'>;
 };
 
-export const DEFAULT_QUERY_LIMITS: QueryLimits = {
-  maxDepth: 8,
-  maxCost: 5000,
-  maxAliases: 30,
-  maxDirectives: 50,
-  maxTokens: 2000,
-  maxQueryBytes: 20000,
-  maxPageSize: 100,
-  maxBatch: 10,
-  heavyCost: 1000,
-  maxHeavy: 2,
-  queueTimeoutMs: 2000,
-};
-
-export const DEFAULT_APQ = { maxDocuments: 1000, maxBytes: 4_194_304, ttlMs: 3_600_000, registrationsPerMinute: 30 };
-
-export const DEFAULT_BACKPRESSURE = { maxConcurrent: 15, maxQueued: 50, queueTimeoutMs: 2000, memorySoftLimitMB: 700 };
-export const DEFAULT_MAX_BODY_BYTES = 102_400;
 /** graphql-jit's undeclared `debug` option (the generated source on the compiled query). */
 const JIT_DEBUG = { debug: true } as Parameters<typeof useGraphQlJit>[0];
 
 /**
- * Builds the Yoga app from its dependencies. It never listens (src/server.ts does);
- * tests call `app.fetch`.
+ * Builds the Yoga app from its dependencies, every option given (src/gateway.ts takes them from
+ * the configuration). It never listens (src/server.ts does); tests call `app.fetch`.
  */
 export function createApp(opts: AppOptions) {
   const { log } = opts;
-  const limits = opts.queryLimits ?? DEFAULT_QUERY_LIMITS;
-  const backpressure = opts.backpressure ?? DEFAULT_BACKPRESSURE;
-  const persisted = opts.persisted ?? { mode: 'allow' };
-  const manifest = persisted.manifest ?? (persisted.mode === 'off' ? new Map() : loadManifest());
+  const { queryLimits: limits, backpressure, persisted } = opts;
+  const { manifest } = persisted;
   const documents = createDocumentCaches({
-    ...(opts.documentCache ?? loadConfig({}).documentCache),
+    ...opts.documentCache,
     precompiled: new Set(manifest.values()),
   });
   const watchdog = new MemoryWatchdog({ softLimitMB: backpressure.memorySoftLimitMB });
@@ -112,7 +88,7 @@ export function createApp(opts: AppOptions) {
     graphiql: graphiql ?? false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: { limit: limits.maxBatch },
-    maxRequestBodySize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxRequestBodySize: opts.maxBodyBytes,
     // Parsed and compiled documents, bounded in bytes (src/http/document-cache.ts).
     parserAndValidationCache: documents.parserAndValidationCache,
     // `documentId` (a persisted operation's id) is a request parameter too.
@@ -133,21 +109,21 @@ export function createApp(opts: AppOptions) {
     plugins: [
       // First: every request gets an id and a log line, refused ones too.
       useRequestLog(log, '/graphql'),
-      useMetrics((opts.metricsEndpoint ?? !opts.production) ? '/metrics' : false),
+      useMetrics(opts.metricsEndpoint ? '/metrics' : false),
       // Health before the limiter: it never waits behind GraphQL requests.
-      useHealthEndpoints(opts.ready, (opts.detailedHealth ?? !opts.production) ? load : undefined),
+      useHealthEndpoints(opts.ready, opts.detailedHealth ? load : undefined),
       requests.plugin,
       useHttpCaching('/graphql'),
       // After the caching headers (the ETag is the uncompressed body's, given a suffix per encoding).
       ...(graphiql ? [useGraphiQLCaching('/graphql', graphiql)] : []),
-      useCompression(opts.compressionMinBytes ?? loadConfig({}).http.compressionMinBytes),
+      useCompression(opts.compressionMinBytes),
       useErrorCodes(),
       ...useQueryLimits(limits),
       // After the limits: APQ registers in onExecute, which runs once the cost check (the
       // limits' onExecute) has passed, so only documents within every limit are kept.
       ...usePersistedOperationModes(persisted.mode, manifest, {
-        store: persisted.store ?? new ApqStore(DEFAULT_APQ),
-        perMinute: persisted.registrationsPerMinute ?? DEFAULT_APQ.registrationsPerMinute,
+        store: persisted.store,
+        perMinute: persisted.registrationsPerMinute,
         clientIpHeader: opts.clientIpHeader,
         trustedProxyHops: opts.trustedProxyHops,
       }),

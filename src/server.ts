@@ -1,16 +1,10 @@
 /**
  * The process: configuration → database (embedded when DATABASE_URL is unset) →
- * migrations → (first start: demo data) → pool → app → listen. SIGTERM/SIGINT stop
+ * migrations → pool → gateway (src/gateway.ts; first start: demo data) → listen. SIGTERM/SIGINT stop
  * accepting, let in-flight requests finish within SHUTDOWN_TIMEOUT_MS, then close
  * the pool and the embedded database.
  */
 import { createServer } from 'node:http';
-import { createApp } from './app.ts';
-import { createAccounts } from './auth/accounts.ts';
-import { createTokenService } from './auth/jwt.ts';
-import { PasswordHasher } from './auth/passwords.ts';
-import { createLocalThrottle, createRedisThrottle } from './auth/throttle.ts';
-import { ApqStore } from './cache/apq-store.ts';
 import { loadConfig } from './config.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from './db/demo-account.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
@@ -18,30 +12,16 @@ import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
 import { selectUserIdByEmail } from './db/queries/users.ts';
 import { seedDatabase } from './db/seed.ts';
+import { createGateway } from './gateway.ts';
 import { createDrainer } from './http/drain.ts';
 import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
-import { loadManifest } from './http/persisted.ts';
-import { createReadinessCheck } from './http/readiness.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
-import type { Embedder } from './ml/embedder.ts';
-import { modelFiles } from './ml/model-source.ts';
 import { createLogger, logFormat } from './observability/logger.ts';
 import { createTracing } from './observability/tracing.ts';
 import { createRedis, redisReady, warnIfRedisCanEvict } from './redis.ts';
-import { createServices } from './services.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
-
-/** MODEL_PATH readiness: the files are there and the last load did not fail (an unloaded model is ready). */
-function modelReadiness(dir: string, embedder: Embedder): string {
-  try {
-    modelFiles(dir);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return embedder.loadError ? `failed to load: ${embedder.loadError}` : 'ok';
-}
 
 /**
  * What the embedded-database start prints: only what is true of this process. Production has no
@@ -71,8 +51,6 @@ async function main() {
     undefined,
     logFormat({ production: config.production, isTTY: process.stdout.isTTY === true }),
   );
-  const tokens = createTokenService({ ...config.jwt, production: config.production });
-  if (tokens.generated) log.warn('JWT_SECRET is not set: using a random secret, tokens end with this process');
 
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
@@ -91,79 +69,48 @@ async function main() {
     if (await redisReady(redis)) await warnIfRedisCanEvict(redis, log);
     else log.warn('Redis is not answering yet: going on without it until it does');
   }
-  const services = await createServices(db, { ml: config.ml, cache: config.cache }, log, redis);
-  const { embedder, embeddingType } = services.ml;
-  if (config.ml.modelPath) await embedder.warm(); // fail at start-up, not on the first search
-  if (embedded?.created && config.seedOnFirstStart) {
-    // Production: the demo catalogue without the demo login (no account with a published password).
-    const demoLogin = !config.production;
-    log.info({ ...DEMO_SEED, demoLogin }, 'first start: seeding demo data (with embeddings)');
-    await seedDatabase(url, {
-      ...DEMO_SEED,
-      demoLogin,
-      onRestaurantBatch: (rows) =>
-        embedRestaurants(
-          db,
-          embedder,
-          embeddingType,
-          rows.map((r) => ({ ...r, cuisine_type: r.cuisineType })),
-        ),
-    });
-  }
-  // Rows without an embedding, or made by another model (MODEL_PATH changed): embedded in
-  // the background, a batch at a time; search and recommendations see them as they land.
-  void backfillEmbeddings(db, embedder, embeddingType, {
-    batchSize: 256,
-    onProgress: (p) => log.info(p, 'embedding restaurants'),
-  }).catch((e: Error) =>
-    // Stopping closes the pool under it: not a failure.
-    stopping ? log.debug({ err: e }, 'embedding backfill stopped') : log.error({ err: e }, 'embedding backfill failed'),
-  );
-  const { modelPath } = config.ml;
-  // Development on the embedded demo data: the demo user's token for the banner and GraphiQL's tabs.
-  const demo = embedded && !config.production ? await selectUserIdByEmail(db, DEMO_EMAIL) : undefined;
-  const demoToken = demo ? await tokens.sign(demo.id) : undefined;
   const tracing = await createTracing(process.env, log);
-  const app = createApp({
+  const gateway = await createGateway(config, {
     db,
-    tokens,
-    limits: config.limits,
-    queryLimits: config.queryLimits,
-    backpressure: config.backpressure,
-    // A bad manifest stops the start (loadManifest says which file and why).
-    persisted: {
-      mode: config.persistedOperations,
-      manifest: config.persistedOperations === 'off' ? new Map() : loadManifest(),
-      // APQ registrations in their own bounded store, shared through Redis: registered on one replica, served by all.
-      store: new ApqStore(config.apq, redis, log),
-      registrationsPerMinute: config.apq.registrationsPerMinute,
-    },
-    maxBodyBytes: config.http.maxBodyBytes,
-    compressionMinBytes: config.http.compressionMinBytes,
-    demoToken,
-    documentCache: config.documentCache,
-    tracing: tracing?.plugin,
-    // Development: /metrics and the detailed /health on the main port unless METRICS_PORT is set.
-    metricsEndpoint: !config.production && config.http.metricsPort === 0,
-    detailedHealth: !config.production,
-    accounts: createAccounts({
-      db,
-      throttle: redis ? createRedisThrottle(redis, log) : createLocalThrottle(),
-      hasher: new PasswordHasher(config.accounts.hashing),
-      registration: config.accounts.registration,
-    }),
-    clientIpHeader: config.clientIpHeader,
-    trustedProxyHops: config.trustedProxyHops,
-    ml: services.ml,
-    recommender: services.recommender,
-    orders: services.orders,
-    preferences: services.preferences,
-    cache: services.cache,
     log,
-    production: config.production,
-    corsOrigins: config.corsOrigins,
-    ready: createReadinessCheck(db, modelPath ? () => modelReadiness(modelPath, embedder) : undefined),
+    redis,
+    tracing: tracing?.plugin,
+    async prepare({ services, tokens }) {
+      const { embedder, embeddingType } = services.ml;
+      if (embedded?.created && config.seedOnFirstStart) {
+        // Production: the demo catalogue without the demo login (no account with a published password).
+        const demoLogin = !config.production;
+        log.info({ ...DEMO_SEED, demoLogin }, 'first start: seeding demo data (with embeddings)');
+        await seedDatabase(url, {
+          ...DEMO_SEED,
+          demoLogin,
+          onRestaurantBatch: (rows) =>
+            embedRestaurants(
+              db,
+              embedder,
+              embeddingType,
+              rows.map((r) => ({ ...r, cuisine_type: r.cuisineType })),
+            ),
+        });
+      }
+      // Rows without an embedding, or made by another model (MODEL_PATH changed): embedded in
+      // the background, a batch at a time; search and recommendations see them as they land.
+      void backfillEmbeddings(db, embedder, embeddingType, {
+        batchSize: 256,
+        onProgress: (p) => log.info(p, 'embedding restaurants'),
+      }).catch((e: Error) =>
+        // Stopping closes the pool under it: not a failure.
+        stopping
+          ? log.debug({ err: e }, 'embedding backfill stopped')
+          : log.error({ err: e }, 'embedding backfill failed'),
+      );
+      // Development on the embedded demo data: the demo user's token for the banner and GraphiQL's tabs.
+      const demo = embedded && !config.production ? await selectUserIdByEmail(db, DEMO_EMAIL) : undefined;
+      return { demoToken: demo ? await tokens.sign(demo.id) : undefined };
+    },
   });
+
+  const { app, demoToken } = gateway;
 
   // Slow or idle clients cannot hold sockets: the whole request within REQUEST_TIMEOUT_MS,
   // headers within 10 s (slowloris); idle keep-alive sockets live 65 s, longer than the
@@ -200,9 +147,8 @@ async function main() {
     await drainer.drain(config.shutdownTimeoutMs, (left) =>
       log.warn(left, 'shutdown timeout: closing the remaining connections'),
     );
-    // Work the app left running after its answers (waitUntil), then its plugins.
-    await app.dispose();
-    await services.close().catch((e: Error) => log.error({ err: e }, 'closing the model failed'));
+    // Work the app left running after its answers (waitUntil), its plugins, then the services.
+    await gateway.close();
     await db.end().catch((e: Error) => log.error({ err: e }, 'pool end failed'));
     await tracing?.shutdown().catch((e: Error) => log.warn({ err: e }, 'flushing traces failed'));
     redis?.disconnect();

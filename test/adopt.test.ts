@@ -10,6 +10,7 @@ import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
+import { TEST_JWT_SECRET } from './helpers/app.ts';
 import { adminSql } from './helpers/db.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { withDatabase } from './helpers/urls.ts';
@@ -170,7 +171,7 @@ describe('the gateway on the adopted database', () => {
   let gateway: GatewayProcess;
   let base: string;
   beforeAll(async () => {
-    gateway = await startGateway({ DATABASE_URL: url, JWT_SECRET: 'adopt-test-secret-adopt-test-secret-0123456' });
+    gateway = await startGateway({ DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET });
     base = gateway.base;
   }, 90_000);
   afterAll(() => gateway?.stop());

@@ -8,11 +8,10 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
+import { createTestApp, type GraphQLResponse, TEST_JWT_SECRET, type TestApp } from './helpers/app.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 
 /** Copied from test/helpers/app.ts (the secret, issuer and audience the test app uses). */
-const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 const ISSUER = 'tastematch-gateway';
 const AUDIENCE = 'tastematch';
 

@@ -5,12 +5,11 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type GraphQLResponse, type TestApp } from './helpers/app.ts';
+import { createTestApp, type GraphQLResponse, TEST_JWT_SECRET, type TestApp } from './helpers/app.ts';
 import { expectErrorShape, expectNoLeaks } from './helpers/errors.ts';
 import { insertOrders, insertRestaurants, insertUser } from './helpers/fixtures.ts';
 
 /** The secret test/helpers/app.ts signs with (not exported there). */
-const APP_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 const ISSUER = 'tastematch-gateway';
 const AUDIENCE = 'tastematch';
 
@@ -479,7 +478,7 @@ describe('authentication', () => {
       .setIssuedAt(opts.iat);
     if (opts.sub !== null) jwt = jwt.setSubject(opts.sub ?? userA);
     jwt = jwt.setExpirationTime(opts.exp ?? '1h');
-    return jwt.sign(new TextEncoder().encode(opts.secret ?? APP_SECRET));
+    return jwt.sign(new TextEncoder().encode(opts.secret ?? TEST_JWT_SECRET));
   }
 
   async function expectUnauthenticated(r: GraphQLResponse) {
@@ -545,7 +544,7 @@ describe('authentication', () => {
 
   it('an UNAUTHENTICATED response does not say why the token failed in a way that leaks the secret', async () => {
     const r = await t.gql(ME, {}, { token: await sign({ secret: OTHER_SECRET }) });
-    expect(JSON.stringify(r.body)).not.toContain(APP_SECRET);
+    expect(JSON.stringify(r.body)).not.toContain(TEST_JWT_SECRET);
     await expectGoodQueryWorks();
   });
 

@@ -1,80 +1,35 @@
 /** HTTP surface: /health, /ready, CORS, and the database going away and coming back. */
 import { sql } from 'slonik';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
-import { createAccounts } from '../src/auth/accounts.ts';
-import { createTokenService } from '../src/auth/jwt.ts';
-import { PasswordHasher } from '../src/auth/passwords.ts';
-import { createLocalThrottle } from '../src/auth/throttle.ts';
-import { createDb, type Db } from '../src/db/pool.ts';
-import { createReadinessCheck } from '../src/http/readiness.ts';
-import { createLogger } from '../src/observability/logger.ts';
-import { createServices, type Services } from '../src/services.ts';
-import { freshDatabase, type TestDatabase } from './helpers/db.ts';
+import { createTestApp, type TestApp } from './helpers/app.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { startToggleProxy, type ToggleProxy } from './helpers/toggle-proxy.ts';
 
-let db: TestDatabase;
+let t: TestApp;
 let proxy: ToggleProxy;
-let pool: Db;
-let app: ReturnType<typeof createApp>;
-let services: Services;
-const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  await insertRestaurants(db, 5);
-  proxy = await startToggleProxy(db.url);
-  pool = await createDb(
-    {
-      url: proxy.url,
-      poolMax: 2,
-      poolTimeoutMs: 1_000,
-      statementTimeoutMs: 2_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 10,
-      slowQueryMs: 10_000,
-    },
-    log,
-  );
-  services = await createServices(
-    pool,
-    {
-      ml: { batchSize: 16, threads: 1, idleMs: 60_000, vectorIndex: 'auto', syncMs: 0 },
-      cache: { maxBytes: 8 * 2 ** 20, ttlMs: 3_600_000 },
-    },
-    log,
-  );
-  app = createApp({
-    ml: services.ml,
-    recommender: services.recommender,
-    orders: services.orders,
-    preferences: services.preferences,
-    db: pool,
-    tokens: createTokenService({ ttl: '1h', production: false }),
-    limits: { maxPageSize: 100, maxBatchKeys: 500 },
-    accounts: createAccounts({
-      db: pool,
-      throttle: createLocalThrottle(),
-      hasher: new PasswordHasher({ concurrency: 2, maxWaiting: 100, timeoutMs: 10_000 }),
-      registration: { addressMax: 1e6, addressWindowMs: 60_000, globalMax: 1e6, globalWindowMs: 60_000 },
-    }),
-    log,
-    production: false,
+  // The pool connects through a proxy the tests switch off and on.
+  t = await createTestApp({
+    poolMax: 2,
+    poolTimeoutMs: 1_000,
+    statementTimeoutMs: 2_000,
+    maxWaiting: 10,
     corsOrigins: ['https://app.example'],
-    ready: createReadinessCheck(pool),
+    through: async (url) => {
+      proxy = await startToggleProxy(url);
+      return proxy.url;
+    },
   });
+  await insertRestaurants(t.db, 5);
 });
 afterAll(async () => {
-  await services?.close();
-  await pool?.end();
+  await t?.close();
   await proxy?.close();
-  await db?.drop();
 });
 
 const query = (q = '{ restaurants(first: 2) { edges { node { name } } } }') =>
-  app.fetch('http://test/graphql', {
+  t.app.fetch('http://test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: q }),
@@ -82,7 +37,7 @@ const query = (q = '{ restaurants(first: 2) { edges { node { name } } } }') =>
 
 describe('health and readiness', () => {
   it('/health answers with memory figures', async () => {
-    const r = await app.fetch('http://test/health');
+    const r = await t.app.fetch('http://test/health');
     expect(r.status).toBe(200);
     const body = (await r.json()) as { status: string; memoryMB: { rss: number } };
     expect(body.status).toBe('ok');
@@ -90,28 +45,28 @@ describe('health and readiness', () => {
   });
 
   it('/ready is 200 when the database answers and migrations are current', async () => {
-    const r = await app.fetch('http://test/ready');
+    const r = await t.app.fetch('http://test/ready');
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ status: 'ready', checks: { database: 'ok', migrations: 'current' } });
   });
 
   it('/ready is 503 when migrations are behind', async () => {
-    await db.sql(`INSERT INTO schema_migrations (version, name, checksum) VALUES ('9999', 'future', 'x')`);
-    const r = await app.fetch('http://test/ready');
+    await t.db.sql(`INSERT INTO schema_migrations (version, name, checksum) VALUES ('9999', 'future', 'x')`);
+    const r = await t.app.fetch('http://test/ready');
     expect(r.status).toBe(503);
     expect(((await r.json()) as { checks: { migrations: string } }).checks.migrations).toMatch(/at 9999/);
-    await db.sql(`DELETE FROM schema_migrations WHERE version = '9999'`);
+    await t.db.sql(`DELETE FROM schema_migrations WHERE version = '9999'`);
   });
 });
 
 describe('CORS', () => {
   it('allows a configured origin and not another', async () => {
-    const ok = await app.fetch('http://test/graphql', {
+    const ok = await t.app.fetch('http://test/graphql', {
       method: 'OPTIONS',
       headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
     });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
-    const other = await app.fetch('http://test/graphql', {
+    const other = await t.app.fetch('http://test/graphql', {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
@@ -128,19 +83,19 @@ describe('the database going away', () => {
     const body = (await failed.json()) as { errors: { extensions: { code: string } }[] };
     expect(body.errors[0]!.extensions.code).toBe('DATABASE_UNAVAILABLE');
     expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|at \//);
-    expect((await app.fetch('http://test/health')).status).toBe(200);
-    expect((await app.fetch('http://test/ready')).status).toBe(503);
+    expect((await t.app.fetch('http://test/health')).status).toBe(200);
+    expect((await t.app.fetch('http://test/ready')).status).toBe(503);
 
     await proxy.up();
     const recovered = await query();
     const data = (await recovered.json()) as { data: { restaurants: { edges: unknown[] } } };
     expect(data.data.restaurants.edges).toHaveLength(2);
-    expect((await app.fetch('http://test/ready')).status).toBe(200);
+    expect((await t.app.fetch('http://test/ready')).status).toBe(200);
   });
 
   it('replaces a connection the server terminated', async () => {
     expect((await query()).status).toBe(200);
-    await db.sql(
+    await t.db.sql(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> 'tastematch-migrate'`,
     );
@@ -155,7 +110,7 @@ describe('the database going away', () => {
 
   it('refuses queries beyond the wait queue and times out waiting ones, then serves again', async () => {
     // Both connections busy for 1.5 s; 10 requests may wait up to 1 s; 5 more are refused at once.
-    const busy = [1, 2].map(() => pool.any(sql.unsafe`SELECT pg_sleep(1.5)`));
+    const busy = [1, 2].map(() => t.pool.any(sql.unsafe`SELECT pg_sleep(1.5)`));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const responses = await Promise.all(Array.from({ length: 15 }, () => query()));
     const bodies = (await Promise.all(responses.map((r) => r.json()))) as {

@@ -4,7 +4,8 @@
  * that a rule forbids. Layers, bottom up: src/errors.ts and src/random.ts; observability
  * (logger, metrics, tracing, request scope) and the backpressure primitives; auth, cache, db, ml, recommend;
  * the write services (orders, preferences); loaders; context; schema and http; app, services,
- * server (the composition).
+ * gateway, server (the composition: only src/server.ts builds the gateway, only src/gateway.ts the app
+ * and the services).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -36,7 +37,7 @@ function importGraph(): Edge[] {
 const below = ['src/auth/', 'src/cache/', 'src/db/', 'src/ml/', 'src/recommend/'];
 /** Writes behind the mutations: they own their SQL calls and the cache invalidation. */
 const writeServices = ['src/orders/', 'src/preferences/'];
-const composition = ['src/app.ts', 'src/services.ts', 'src/server.ts'];
+const composition = ['src/app.ts', 'src/services.ts', 'src/gateway.ts', 'src/server.ts'];
 
 /**
  * A file matching `from` may not import a file matching any of `to` unless it matches `except`;
@@ -130,5 +131,12 @@ describe('layering of src/', () => {
 
   it('has no forbidden edge', () => {
     expect(violations(edges)).toEqual([]);
+  });
+
+  it('builds the gateway in one place: src/server.ts imports src/gateway.ts, which alone imports the app and services', () => {
+    const into = (to: string) => edges.filter((e) => e.to === to).map((e) => e.from);
+    expect(into('src/gateway.ts')).toEqual(['src/server.ts']);
+    expect(into('src/app.ts')).toEqual(['src/gateway.ts']);
+    expect(into('src/services.ts')).toEqual(['src/gateway.ts']);
   });
 });

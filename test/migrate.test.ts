@@ -1,4 +1,5 @@
 /** Migrations on a real, empty database: in order, recorded, idempotent, safe when run concurrently. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -89,4 +90,37 @@ describe('migrate', () => {
     const [first] = await listMigrations();
     await client.query(`UPDATE schema_migrations SET checksum = $1 WHERE version = '0001'`, [first!.checksum]);
   });
+});
+
+describe('npm run seed on an empty database', () => {
+  const seeded = `tm_seed_${randomBytes(5).toString('hex')}`;
+  afterAll(() => adminSql(`DROP DATABASE IF EXISTS ${seeded} WITH (FORCE)`));
+
+  it('applies the migrations first, then seeds', async () => {
+    await adminSql(`CREATE DATABASE ${seeded}`);
+    const seededUrl = withDatabase(adminUrl, seeded);
+    const args = ['--import', 'tsx', 'scripts/seed.ts', '--restaurants', '3', '--users', '2', '--orders', '4'];
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, args, {
+        env: { ...process.env, DATABASE_URL: seededUrl, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+      });
+      child.on('close', (exit) => resolve({ code: exit, stderr: err }));
+    });
+    expect(code, stderr).toBe(0);
+    const c = new pg.Client({ connectionString: seededUrl });
+    await c.connect();
+    try {
+      const versions = await c.query('SELECT version FROM schema_migrations ORDER BY version');
+      expect(versions.rows.map((r) => r.version)).toEqual((await listMigrations()).map((m) => m.version));
+      const restaurants = await c.query('SELECT count(*)::int AS n FROM restaurants');
+      expect(restaurants.rows[0].n).toBe(3);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 });

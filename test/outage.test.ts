@@ -8,6 +8,7 @@
  * no acknowledged order is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from './helpers/app.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { type PrivateCluster, privateClusterAvailable, startPrivateCluster } from './helpers/private-cluster.ts';
 
@@ -51,7 +52,7 @@ const launchGateway = (databaseUrl: string) =>
   startGateway(
     {
       DATABASE_URL: databaseUrl,
-      JWT_SECRET: 'outage-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+      JWT_SECRET: TEST_JWT_SECRET,
       DB_POOL_MAX: String(POOL_MAX),
       DB_POOL_TIMEOUT_MS: String(POOL_TIMEOUT_MS),
       DB_STATEMENT_TIMEOUT_MS: '2000',

@@ -6,6 +6,7 @@
  * served, the anonymous feed callable with no variables, append-only across both files, bad files
  * refused by name. Pure: no database, no server.
  */
+
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { addTypenameToDocument } from '@apollo/client/utilities';
@@ -37,7 +38,7 @@ import {
   type SourceFile,
   serialize,
 } from '../scripts/persisted-build.ts';
-import { DEFAULT_QUERY_LIMITS } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { operationCost } from '../src/http/cost.ts';
 import { loadManifest, MANIFEST_PATH, RETIRED_MANIFEST_PATH } from '../src/http/persisted.ts';
 import { schema } from '../src/schema/index.ts';
@@ -201,7 +202,7 @@ describe('the manifest files', () => {
 });
 
 describe('every operation is within the server’s limits', () => {
-  const limits = DEFAULT_QUERY_LIMITS;
+  const limits = loadConfig({}).queryLimits;
 
   /** The variables' defaults, as the server coerces them before pricing (a missing value prices at 1). */
   const defaults = (document: DocumentNode) => {

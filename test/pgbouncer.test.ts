@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { createDb } from '../src/db/pool.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { TEST_JWT_SECRET } from './helpers/app.ts';
 import { adminSql, freshDatabase, type TestDatabase } from './helpers/db.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
@@ -98,7 +99,7 @@ describe.runIf(requireProgram('pgbouncer'))('behind PgBouncer (transaction mode)
 
     gateway = await startGateway({
       DATABASE_URL: bouncerUrl,
-      JWT_SECRET: 'pgbouncer-test-secret-pgbouncer-test-secret',
+      JWT_SECRET: TEST_JWT_SECRET,
     });
     base = gateway.base;
   }, 120_000);

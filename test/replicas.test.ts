@@ -7,18 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { createTestApp, TEST_JWT_SECRET, type TestApp } from './helpers/app.ts';
 import { insertRestaurants } from './helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from './helpers/gateway-process.ts';
 import { requireProgram } from './helpers/programs.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
-const JWT_SECRET = 'replica-test-secret-replica-test-secret-0123';
-
 type Replica = GatewayProcess;
 
 const startReplica = (databaseUrl: string, redisUrl: string) =>
-  startGateway({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, JWT_SECRET, VECTOR_SYNC_MS: '0' });
+  startGateway({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, JWT_SECRET: TEST_JWT_SECRET, VECTOR_SYNC_MS: '0' });
 
 type Body = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 async function gql(r: Replica, query: string, variables?: unknown, token?: string, extensions?: unknown) {

@@ -9,12 +9,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { requireProgram } from '../helpers/programs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
-const JWT_SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const ADDRESS_HEADER = 'X-Test-Client';
 const MAX_DOCUMENTS = 20;
 const MAX_BYTES = 40_000;
@@ -93,7 +93,7 @@ describe.skipIf(!have)('APQ floods against a gateway over a capped Redis (volati
     gateway = await startGateway(
       {
         NODE_ENV: 'production',
-        JWT_SECRET,
+        JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: db.url,
         REDIS_URL: redisServer.url,
         CLIENT_IP_HEADER: ADDRESS_HEADER,
@@ -243,7 +243,12 @@ describe.skipIf(!have)('the start-up check of the Redis eviction policy', () => 
   });
 
   const outputWith = async (url: string) => {
-    const g = await startGateway({ NODE_ENV: 'production', JWT_SECRET, DATABASE_URL: db.url, REDIS_URL: url });
+    const g = await startGateway({
+      NODE_ENV: 'production',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DATABASE_URL: db.url,
+      REDIS_URL: url,
+    });
     const r = await fetch(`${g.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -14,11 +14,11 @@ import { insertOrder } from '../../src/db/queries/orders.ts';
 import { insertUser as insertUserRow } from '../../src/db/queries/users.ts';
 import { createMaskError } from '../../src/http/errors.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 
-const SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const gid = (type: string, id: string | number) => Buffer.from(`${type}:${id}`).toString('base64');
 
 let db: TestDatabase;
@@ -49,7 +49,7 @@ beforeAll(async () => {
   restaurantId = gid('Restaurant', (await insertRestaurants(db, 3))[0]!);
   gateway = await startGateway({
     NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
+    JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: db.url,
     SEED_ON_FIRST_START: 'false',
     LOG_LEVEL: 'warn',

@@ -6,6 +6,7 @@
  * LOG_LEVEL=warn), which keeps answering.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
@@ -25,7 +26,7 @@ beforeAll(async () => {
     {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
-      JWT_SECRET: 'abuse-test-secret-0123456789-abcdefghij',
+      JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: db.url,
       SEED_ON_FIRST_START: 'false',
       VECTOR_SYNC_MS: '0',

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   gateway = await startGateway(
     {
       NODE_ENV: 'production',
-      JWT_SECRET: 'abuse-test-secret-0123456789-abcdefghij',
+      JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: wire.url,
       SEED_ON_FIRST_START: 'false',
       VECTOR_SYNC_MS: '0',

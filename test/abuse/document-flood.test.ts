@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MemorySample, MemoryWatchdog } from '../../src/backpressure/memory-watchdog.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { COMPILE_AFTER_RUNS, createDocumentCaches } from '../../src/http/document-cache.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
@@ -58,7 +59,7 @@ describe('a flood of distinct cheap documents against a production process', () 
     gw = await startGateway(
       {
         NODE_ENV: 'production',
-        JWT_SECRET: 'abuse-test-secret-0123456789-abcdefghij',
+        JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: db.url,
         SEED_ON_FIRST_START: 'false',
         METRICS_PORT: String(metricsPort),

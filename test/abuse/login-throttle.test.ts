@@ -14,13 +14,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { freePort } from '../../src/db/embedded.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { requireProgram } from '../helpers/programs.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
-const SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const PASSWORD = 'the right password';
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { token } }';
 
@@ -44,7 +44,7 @@ async function gateway(env: Record<string, string> = {}): Promise<Gateway> {
   const metricsPort = await freePort();
   const g = await startGateway({
     NODE_ENV: 'production',
-    JWT_SECRET: SECRET,
+    JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: db.url,
     SEED_ON_FIRST_START: 'false',
     CLIENT_IP_HEADER: 'X-Forwarded-For',

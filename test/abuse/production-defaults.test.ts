@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../src/db/demo-account.ts';
 import { freePort } from '../../src/db/embedded.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { startToggleProxy, type ToggleProxy } from '../helpers/toggle-proxy.ts';
-
-const JWT_SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 
 /** The TCP ports a process listens on (Linux: its socket fds matched against /proc/net/tcp{,6}). */
 function listeningPorts(pid: number): number[] {
@@ -64,7 +63,7 @@ afterAll(async () => {
 }, 30_000);
 
 const start = async (env: NodeJS.ProcessEnv) => {
-  const g = await startGateway({ JWT_SECRET, SEED_ON_FIRST_START: 'false', ...env });
+  const g = await startGateway({ JWT_SECRET: TEST_JWT_SECRET, SEED_ON_FIRST_START: 'false', ...env });
   gateways.push(g);
   return g;
 };

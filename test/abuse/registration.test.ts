@@ -6,10 +6,10 @@
  * Accounts are counted in the database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 
-const SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const REGISTER = 'mutation($input: RegisterInput!) { register(input: $input) { token } }';
 
 let db: TestDatabase;
@@ -52,7 +52,7 @@ async function pooled<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[
 
 const env = (extra: Record<string, string> = {}) => ({
   NODE_ENV: 'production',
-  JWT_SECRET: SECRET,
+  JWT_SECRET: TEST_JWT_SECRET,
   DATABASE_URL: db.url,
   SEED_ON_FIRST_START: 'false',
   CLIENT_IP_HEADER: 'X-Forwarded-For',

@@ -11,12 +11,11 @@
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp } from '../helpers/app.ts';
+import { createTestApp, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 
-const JWT_SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const FEED = { query: '{ restaurants(first: 2) { edges { node { name } } } }' };
 const CHEAP = { query: '{ cuisines }' };
 
@@ -69,7 +68,7 @@ describe('MAX_CONCURRENT_REQUESTS=2, MAX_QUEUED_REQUESTS=0: a batch takes one sl
     gateway = await startGateway(
       {
         NODE_ENV: 'production',
-        JWT_SECRET,
+        JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: db.url,
         SEED_ON_FIRST_START: 'false',
         VECTOR_SYNC_MS: '0',
@@ -162,7 +161,13 @@ describe('slow uploads hold sockets, not slots (default MAX_CONCURRENT_REQUESTS=
     db = await freshDatabase();
     await insertRestaurants(db, 5);
     gateway = await startGateway(
-      { NODE_ENV: 'production', JWT_SECRET, DATABASE_URL: db.url, SEED_ON_FIRST_START: 'false', VECTOR_SYNC_MS: '0' },
+      {
+        NODE_ENV: 'production',
+        JWT_SECRET: TEST_JWT_SECRET,
+        DATABASE_URL: db.url,
+        SEED_ON_FIRST_START: 'false',
+        VECTOR_SYNC_MS: '0',
+      },
       { nodeArgs: ['--max-old-space-size=448'] },
     );
   }, 120_000);

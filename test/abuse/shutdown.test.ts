@@ -8,12 +8,11 @@
 import { Agent, type ClientRequest, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenService } from '../../src/auth/jwt.ts';
+import { signTestToken, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants, insertUser } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 
-const JWT_SECRET = 'abuse-test-secret-0123456789-abcdefghij';
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 const CLIENTS = 6;
 
@@ -26,7 +25,7 @@ beforeAll(async () => {
   db = await freshDatabase();
   await insertRestaurants(db, 30);
   userId = await insertUser(db, 'drain@example.com');
-  token = await createTokenService({ secret: JWT_SECRET, ttl: '1h', production: false }).sign(userId);
+  token = await signTestToken(userId);
 }, 60_000);
 afterAll(async () => {
   await gateway?.stop();
@@ -76,7 +75,7 @@ describe('SIGTERM under load', () => {
   it('drains: complete answers or refusals only, every stored order acknowledged, no error logged', async () => {
     gateway = await startGateway({
       NODE_ENV: 'production',
-      JWT_SECRET,
+      JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: db.url,
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
@@ -190,7 +189,7 @@ describe('SIGTERM under load', () => {
   }, 60_000);
 
   it('answers a request sent on an existing keep-alive socket after SIGTERM, with Connection: close', async () => {
-    const g = await startGateway({ NODE_ENV: 'production', JWT_SECRET, DATABASE_URL: db.url });
+    const g = await startGateway({ NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: db.url });
     const { hostname, port } = new URL(g.base);
     const socket = connect(Number(port), hostname);
     let received = '';

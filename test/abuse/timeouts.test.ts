@@ -6,6 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   db = await freshDatabase();
   gateway = await startGateway({
     NODE_ENV: 'production',
-    JWT_SECRET: 'abuse-test-secret-0123456789-abcdefghij',
+    JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: db.url,
     REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
   });

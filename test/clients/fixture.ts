@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { type DocumentNode, Kind, parse } from 'graphql';
 import { MANIFEST_FILE, type Manifest, RETIRED_FILE, readSources } from '../../scripts/persisted-build.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertOrders, insertRestaurants } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
@@ -50,7 +51,7 @@ export async function servedOnly(email: string): Promise<Served> {
   const gateway = await startGateway(
     {
       NODE_ENV: 'production',
-      JWT_SECRET: 'abuse-test-secret-0123456789-abcdefghij',
+      JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: db.url,
       SEED_ON_FIRST_START: 'false',
       PERSISTED_OPERATIONS: 'only',

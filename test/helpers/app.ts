@@ -1,18 +1,50 @@
-import { type AppOptions, createApp } from '../../src/app.ts';
-import { createAccounts, type RegistrationLimits } from '../../src/auth/accounts.ts';
+import type { Plugin } from 'graphql-yoga';
+import type { RegistrationLimits } from '../../src/auth/accounts.ts';
 import { createTokenService } from '../../src/auth/jwt.ts';
-import { PasswordHasher } from '../../src/auth/passwords.ts';
-import { createLocalThrottle, type Throttle } from '../../src/auth/throttle.ts';
+import type { Throttle } from '../../src/auth/throttle.ts';
+import type { BackpressureOptions } from '../../src/backpressure/request-limiter.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createDb, type Db, type DbOptions } from '../../src/db/pool.ts';
-import { createReadinessCheck } from '../../src/http/readiness.ts';
+import { createGateway, type Gateway } from '../../src/gateway.ts';
+import type { QueryLimits } from '../../src/http/limits.ts';
+import type { PersistedManifest, PersistedMode, RegistrationStore } from '../../src/http/persisted.ts';
 import { backfillEmbeddings } from '../../src/ml/backfill.ts';
 import type { MlOptions } from '../../src/ml/service.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
-import { createServices, type Services } from '../../src/services.ts';
+import type { Services } from '../../src/services.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startWireCounter, type WireCounter } from './wire-counter.ts';
 
-const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+/** The JWT secret of every test gateway, in-process and child process alike (≥32 bytes, ≥10 distinct characters). */
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+/** A token of TEST_JWT_SECRET for a gateway in a child process (in-process tests: `TestApp.tokenFor`). */
+export function signTestToken(userId: string | number): Promise<string> {
+  return createTokenService({ secret: TEST_JWT_SECRET, ttl: '1h', production: false }).sign(String(userId));
+}
+
+/**
+ * The environment of an in-process test gateway: README's defaults but for a silent, quick
+ * pool, an offline encoder whose in-process index syncs only when a test says so (`embedAll`),
+ * an 8 MiB cache and hashing and registration limits no test reaches by accident (every
+ * in-process request comes from one address).
+ */
+const TEST_ENV = {
+  NODE_ENV: 'development',
+  JWT_SECRET: TEST_JWT_SECRET,
+  JWT_TTL: '1h',
+  DB_POOL_TIMEOUT_MS: '5000',
+  SLOW_QUERY_MS: '10000',
+  EMBED_IDLE_MS: '60000',
+  VECTOR_SYNC_MS: '0',
+  CACHE_MAX_BYTES: String(8 * 2 ** 20),
+  PASSWORD_HASH_QUEUE: '1000',
+  PASSWORD_HASH_TIMEOUT_MS: '30000',
+  REGISTER_ADDRESS_LIMIT: '1000000',
+  REGISTER_ADDRESS_WINDOW_S: '60',
+  REGISTER_GLOBAL_LIMIT: '1000000',
+  REGISTER_GLOBAL_WINDOW_S: '60',
+};
 
 export type GraphQLResponse<T = Record<string, unknown>> = {
   status: number;
@@ -28,7 +60,7 @@ export type TestApp = {
   wire: WireCounter;
   /** the app's pool (connects through `wire`) */
   pool: Db;
-  app: ReturnType<typeof createApp>;
+  app: Gateway['app'];
   /** POSTs a GraphQL operation through `app.fetch` (no port); waits until the wire is quiet. */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -44,13 +76,7 @@ export type TestApp = {
 };
 
 /** The offline encoder, an in-process index synced only when a test says so (`embedAll`). */
-export const TEST_ML_OPTIONS: MlOptions = {
-  batchSize: 16,
-  threads: 1,
-  idleMs: 60_000,
-  vectorIndex: 'auto',
-  syncMs: 0,
-};
+export const TEST_ML_OPTIONS: MlOptions = loadConfig(TEST_ENV).ml;
 
 type TestAppOptions = Partial<DbOptions> & {
   production?: boolean;
@@ -62,18 +88,30 @@ type TestAppOptions = Partial<DbOptions> & {
   /** the app's logger (default: silent, or TEST_LOG_LEVEL) */
   log?: Logger;
   ml?: Partial<MlOptions>;
-  /** passed to createApp as they are (unset: the app's defaults) */
-  app?: Pick<
-    AppOptions,
-    | 'queryLimits'
-    | 'backpressure'
-    | 'persisted'
-    | 'maxBodyBytes'
-    | 'tracing'
-    | 'metricsEndpoint'
-    | 'compressionMinBytes'
-    | 'demoToken'
-  >;
+  /** CORS_ORIGINS (default: none) */
+  corsOrigins?: string[];
+  /**
+   * Puts something between the pool and the wire counter (e.g. test/helpers/toggle-proxy.ts);
+   * returns the URL the pool connects to. The test closes it.
+   */
+  through?: (url: string) => Promise<string>;
+  /** the configuration's values, as they are (unset: TEST_ENV's) */
+  app?: {
+    queryLimits?: QueryLimits;
+    backpressure?: BackpressureOptions & { memorySoftLimitMB: number };
+    persisted?: {
+      mode: PersistedMode;
+      manifest?: PersistedManifest;
+      store?: RegistrationStore;
+      registrationsPerMinute?: number;
+    };
+    maxBodyBytes?: number;
+    compressionMinBytes?: number;
+    tracing?: Plugin;
+    metricsEndpoint?: boolean;
+    /** in GraphiQL's signed-in tabs */
+    demoToken?: string;
+  };
 };
 
 /**
@@ -88,58 +126,42 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     registration,
     log: logger,
     ml,
-    app: appOptions,
+    corsOrigins,
+    through,
+    app: appOptions = {},
     ...dbOptions
   } = options;
   const db = await freshDatabase();
   const wire = await startWireCounter(db.url);
   const log = logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const pool = await createDb(
-    {
-      url: wire.url,
-      poolMax: 4,
-      poolTimeoutMs: 5_000,
-      statementTimeoutMs: 5_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 100,
-      slowQueryMs: 10_000,
-      ...dbOptions,
-    },
-    log,
-  );
-  const tokens = createTokenService({ secret: TEST_JWT_SECRET, ttl: '1h', production: false });
-  const services = await createServices(
-    pool,
-    { ml: { ...TEST_ML_OPTIONS, ...ml }, cache: { maxBytes: 8 * 2 ** 20, ttlMs: 3_600_000 } },
-    log,
-  );
-  const app = createApp({
-    db: pool,
-    tokens,
-    limits: { maxPageSize: 100, maxBatchKeys: 500 },
-    accounts: createAccounts({
-      db: pool,
-      throttle: loginThrottle ?? createLocalThrottle(),
-      hasher: new PasswordHasher({ concurrency: 2, maxWaiting: 1_000, timeoutMs: 30_000 }),
-      registration: registration ?? {
-        addressMax: 1e6,
-        addressWindowMs: 60_000,
-        globalMax: 1e6,
-        globalWindowMs: 60_000,
-      },
-    }),
+  const base = loadConfig({ ...TEST_ENV, NODE_ENV: production ? 'production' : 'development' });
+  const { persisted } = appOptions;
+  const config: typeof base = {
+    ...base,
     clientIpHeader,
-    ml: services.ml,
-    recommender: services.recommender,
-    orders: services.orders,
-    preferences: services.preferences,
-    cache: services.cache,
+    corsOrigins: corsOrigins ?? [],
+    ml: { ...base.ml, ...ml },
+    accounts: { ...base.accounts, registration: registration ?? base.accounts.registration },
+    queryLimits: appOptions.queryLimits ?? base.queryLimits,
+    backpressure: appOptions.backpressure ?? base.backpressure,
+    persistedOperations: persisted?.mode ?? base.persistedOperations,
+    apq: { ...base.apq, registrationsPerMinute: persisted?.registrationsPerMinute ?? base.apq.registrationsPerMinute },
+    http: {
+      ...base.http,
+      maxBodyBytes: appOptions.maxBodyBytes ?? base.http.maxBodyBytes,
+      compressionMinBytes: appOptions.compressionMinBytes ?? base.http.compressionMinBytes,
+    },
+  };
+  const pool = await createDb({ url: through ? await through(wire.url) : wire.url, ...config.db, ...dbOptions }, log);
+  const { app, services, tokens, close } = await createGateway(config, {
+    db: pool,
     log,
-    production: production ?? false,
-    corsOrigins: [],
-    ready: createReadinessCheck(pool),
-    ...appOptions,
+    throttle: loginThrottle,
+    manifest: persisted?.manifest,
+    apqStore: persisted?.store,
+    tracing: appOptions.tracing,
+    metricsEndpoint: appOptions.metricsEndpoint,
+    prepare: async () => ({ demoToken: appOptions.demoToken }),
   });
   await wire.settle();
   wire.reset();
@@ -174,8 +196,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return { status: response.status, headers: response.headers, body } as never;
     },
     async close() {
-      await app.dispose();
-      await services.close();
+      await close();
       await pool.end();
       await wire.close();
       await db.drop();

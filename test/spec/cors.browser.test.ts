@@ -9,14 +9,13 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenService } from '../../src/auth/jwt.ts';
+import { signTestToken, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertRestaurants, insertUser } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { requireProgram } from '../helpers/programs.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const JWT_SECRET = 'cors-test-secret-0123456789-abcdefghijklmn';
 
 type Exchange = {
   method: string;
@@ -84,7 +83,7 @@ describe.runIf(requireProgram('chromium'))('CORS with Chromium', () => {
     db = await freshDatabase();
     await insertRestaurants(db, 3);
     const userId = await insertUser(db, 'cors@example.com');
-    token = await createTokenService({ secret: JWT_SECRET, ttl: '1h', production: false }).sign(userId);
+    token = await signTestToken(userId);
     for (let i = 0; i < 2; i++) {
       const page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
       pages.push(page);
@@ -95,7 +94,7 @@ describe.runIf(requireProgram('chromium'))('CORS with Chromium', () => {
     gateway = await startGateway(
       {
         DATABASE_URL: db.url,
-        JWT_SECRET,
+        JWT_SECRET: TEST_JWT_SECRET,
         NODE_ENV: 'production',
         CORS_ORIGINS: `https://app.example, ${allowedOrigin}`,
       },

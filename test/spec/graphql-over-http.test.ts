@@ -7,13 +7,12 @@
  */
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenService } from '../../src/auth/jwt.ts';
+import { signTestToken, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { insertOrders, insertRestaurants, insertUser } from '../helpers/fixtures.ts';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.ts';
 import { startToggleProxy, type ToggleProxy } from '../helpers/toggle-proxy.ts';
 
-const JWT_SECRET = 'spec-test-secret-0123456789-abcdefghijklmn';
 const JSON_TYPE = 'application/json';
 const GQL_TYPE = 'application/graphql-response+json';
 
@@ -67,9 +66,9 @@ beforeAll(async () => {
   restaurantIds = await insertRestaurants(db, 30);
   const userId = await insertUser(db, 'spec@example.com');
   await insertOrders(db, userId, restaurantIds, 3);
-  token = await createTokenService({ secret: JWT_SECRET, ttl: '1h', production: false }).sign(userId);
+  token = await signTestToken(userId);
   proxy = await startToggleProxy(db.url);
-  const common = { JWT_SECRET, DB_POOL_TIMEOUT_MS: '1000', LOG_LEVEL: 'error' };
+  const common = { JWT_SECRET: TEST_JWT_SECRET, DB_POOL_TIMEOUT_MS: '1000', LOG_LEVEL: 'error' };
   [dev, prod] = await Promise.all([
     startGateway({ ...common, DATABASE_URL: proxy.url, NODE_ENV: 'development' }),
     startGateway(
