@@ -25,6 +25,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { BytesCache } from '../src/cache/bytes-cache.ts';
 import { TieredCache } from '../src/cache/tiered-cache.ts';
+import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { seedDatabase } from '../src/db/seed.ts';
@@ -160,16 +161,8 @@ async function recommendationLatency(restaurants: number) {
   const url = await scratchDatabase(`rec${restaurants}`);
   await seedDatabase(url, { restaurants, users: 200, orders: 4_000, batchSize: 5_000, seed: 7 });
   const db: Db = await createDb(
-    {
-      url,
-      poolMax: 4,
-      poolTimeoutMs: 10_000,
-      statementTimeoutMs: 60_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 100,
-      slowQueryMs: 60_000,
-    },
+    // The pool as configured by default, with room for the benchmark's long statements.
+    { url, ...loadConfig({}).db, statementTimeoutMs: 60_000, slowQueryMs: 60_000 },
     log,
   );
   const ml = await createMl(db, { batchSize: 64, threads: 1, idleMs: 600_000, vectorIndex: 'memory', syncMs: 0 }, log);

@@ -26,6 +26,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { BytesCache } from '../src/cache/bytes-cache.ts';
 import { TieredCache } from '../src/cache/tiered-cache.ts';
+import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
 import { CUISINES } from '../src/db/seed/vocabulary.ts';
@@ -98,16 +99,8 @@ async function run(size: number, relevance: boolean) {
   await seedDatabase(scratch.url, { restaurants: size, users: 1, orders: 0, batchSize: 5_000, seed: 7 });
   say(`  seeded ${size} restaurants in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   const db = await createDb(
-    {
-      url: scratch.url,
-      poolMax: 4,
-      poolTimeoutMs: 10_000,
-      statementTimeoutMs: 60_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 100,
-      slowQueryMs: 60_000,
-    },
+    // The pool as configured by default, with room for the benchmark's long statements.
+    { url: scratch.url, ...loadConfig({}).db, statementTimeoutMs: 60_000, slowQueryMs: 60_000 },
     log,
   );
   const ml = await createMl(
