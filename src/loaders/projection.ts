@@ -5,7 +5,7 @@
  * `fieldsByTypeName`; we then map field names to columns through a whitelist, so
  * nothing from the request text ever reaches SQL.
  */
-import type { GraphQLResolveInfo } from 'graphql';
+import { type ASTNode, type GraphQLResolveInfo, Kind, visit } from 'graphql';
 import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
 
 /** Field name → the columns that field needs. Fields not listed (e.g. `__typename`, `id`) need none. */
@@ -18,12 +18,38 @@ function childTrees(trees: ResolveTree[], [typeName, fieldName]: Step): ResolveT
 }
 
 /**
- * Parsed selections, per request (keyed by its variables object, since `@include(if: $x)`
- * depends on them) and per field node list: every item of a list field (50 × `Order.restaurant`)
- * shares one `fieldNodes` array, so a selection is read once per request, not once per item.
- * WeakMaps: entries go with the request.
+ * Parsed selections, per field node list: every item of a list field (50 × `Order.restaurant`)
+ * shares one `fieldNodes` array, and Yoga's document cache hands every request of the same
+ * document the same nodes, so a selection is read once per document, not once per request or
+ * item. Only `@include`/`@skip` with a variable make a selection depend on the request: those
+ * operations are keyed by their variables object too. WeakMaps: entries go with the documents.
  */
 const memo = new WeakMap<object, WeakMap<object, Map<string, Set<string>>>>();
+const STATIC = {};
+const variableDirectives = new WeakMap<object, boolean>();
+
+/** True when an `@include`/`@skip` of the operation or its fragments takes a variable. */
+function dependsOnVariables(info: GraphQLResolveInfo): boolean {
+  let known = variableDirectives.get(info.operation);
+  if (known === undefined) {
+    known = false;
+    const check = (node: ASTNode) =>
+      visit(node, {
+        Directive(d) {
+          if (
+            (d.name.value === 'include' || d.name.value === 'skip') &&
+            d.arguments?.some((a) => a.value.kind === Kind.VARIABLE)
+          ) {
+            known = true;
+          }
+        },
+      });
+    check(info.operation);
+    for (const f of Object.values(info.fragments)) check(f);
+    variableDirectives.set(info.operation, known);
+  }
+  return known;
+}
 
 /**
  * Field names selected on `typeNames` (a type and the interfaces it implements) under the
@@ -35,10 +61,11 @@ export function selectedFieldNames(
   path: readonly Step[] = [],
 ): Set<string> {
   const key = `${typeNames.join(',')}|${path.map((p) => p.join('.')).join('/')}`;
-  let perRequest = memo.get(info.variableValues);
+  const scope = dependsOnVariables(info) ? info.variableValues : STATIC;
+  let perRequest = memo.get(scope);
   if (!perRequest) {
     perRequest = new WeakMap();
-    memo.set(info.variableValues, perRequest);
+    memo.set(scope, perRequest);
   }
   let byKey = perRequest.get(info.fieldNodes);
   if (!byKey) {
