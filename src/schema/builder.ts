@@ -3,6 +3,7 @@ import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.ts';
 import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
+import FieldNeedsPlugin from './field-needs.ts';
 import { isIdString } from './pagination.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
@@ -31,7 +32,8 @@ export const builder = new SchemaBuilder<{
   AuthScopes: { authenticated: boolean; owner: string };
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, RelayPlugin],
+  // FieldNeedsPlugin: `select` and `cost` at the field (src/schema/field-needs.ts).
+  plugins: [ScopeAuthPlugin, RelayPlugin, FieldNeedsPlugin],
   scopeAuth: {
     authScopes: (ctx) => ({
       authenticated: ctx.viewer !== null,

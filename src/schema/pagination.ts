@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { badUserInput } from '../errors.ts';
-import { selectedFieldNames } from '../loaders/projection.ts';
+import { selectedFieldNames } from './projection.ts';
 import { textProblem } from './validation.ts';
 
 /**

@@ -1,7 +1,9 @@
 import type { Context } from '../../context.ts';
+import type { UserRow } from '../../db/queries/users.ts';
 import { builder } from '../builder.ts';
+import { projectedColumns } from '../projection.ts';
 import { LoginRules, RegisterRules, validate } from '../validation.ts';
-import { User, userColumns } from './user.ts';
+import { User } from './user.ts';
 
 type AuthPayloadShape = { token: string; userId: string };
 
@@ -12,7 +14,7 @@ export const AuthPayload = builder.objectRef<AuthPayloadShape>('AuthPayload').im
     user: t.field({
       type: User,
       resolve: async (p, _args, ctx, info) => {
-        const user = await ctx.loaders.usersById.load(p.userId, userColumns(info, ['User']));
+        const user = await ctx.loaders.usersById.load(p.userId, projectedColumns<UserRow>(info, 'User'));
         if (!user) throw new Error(`user ${p.userId} vanished after signing in`);
         return user;
       },

@@ -39,6 +39,7 @@ builder.objectField(User, 'tasteProfile', (t) =>
   t.field({
     type: TasteProfile,
     nullable: true,
+    select: [],
     resolve: (user, _args, ctx) => ctx.loaders.tasteProfilesByUserId.load(user.id),
   }),
 );
