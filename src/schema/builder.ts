@@ -32,6 +32,12 @@ export const builder = new SchemaBuilder<{
    * `owner: userId`: the row belongs to a user this response may show (Context.owners).
    */
   AuthScopes: { authenticated: boolean; owner: string };
+  /**
+   * What every connection value carries besides edges and pageInfo (the relay plugin merges it
+   * into each connection's shape, so no cast reads it): the count behind `totalCount`, run only
+   * when that field is selected.
+   */
+  Connection: { count: () => Promise<number> };
 }>({
   defaultFieldNullability: false,
   // ValidationPlugin: mutation inputs' rules at their argument (src/schema/validation.ts); listed

@@ -68,14 +68,14 @@ export const IsoTimestamp = z.string().refine((s) => {
 
 /**
  * A connection value from a keyset query that read `first + 1` rows (the extra row
- * only tells `hasNextPage`). `extra` carries what `totalCount` needs.
+ * only tells `hasNextPage`). `count` is what `totalCount` runs, when selected.
  */
-export function connectionFromRows<R, E extends object>(
+export function connectionFromRows<R>(
   rows: readonly R[],
   first: number,
   hasPreviousPage: boolean,
   cursorOf: (row: R) => string,
-  extra: E,
+  count: () => Promise<number>,
 ) {
   const page = rows.slice(0, first);
   // Cursors are encoded only when selected (a getter): most clients read endCursor alone.
@@ -87,7 +87,7 @@ export function connectionFromRows<R, E extends object>(
   }));
   const at = (row: R | undefined) => (row === undefined ? null : cursorOf(row));
   return {
-    ...extra,
+    count,
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,

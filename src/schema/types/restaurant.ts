@@ -95,8 +95,6 @@ async function loadRestaurants(ctx: Context, ids: readonly string[], info: Graph
   return rows.filter((row): row is RestaurantRow => row !== null);
 }
 
-type RestaurantPage = { filter: RestaurantFilter };
-
 const RestaurantConnection = builder.connectionObject(
   {
     type: Restaurant,
@@ -105,7 +103,7 @@ const RestaurantConnection = builder.connectionObject(
       totalCount: t.int({
         cost: 10,
         description: 'Restaurants matching the filters (a separate count, run only when selected).',
-        resolve: (conn, _args, ctx) => countRestaurants(ctx.db, (conn as unknown as RestaurantPage).filter),
+        resolve: (conn) => conn.count(),
       }),
     }),
   },
@@ -177,12 +175,12 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx, info) => {
       const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
       const filter = restaurantFilter(args);
-      const page: RestaurantPage = { filter };
+      const count = () => countRestaurants(ctx.db, filter);
       const search = filter.search;
       if (search && args.orderBy == null) {
         const kind = 'restaurants:RELEVANCE';
         const after = args.after ? decodeCursor(args.after, kind, RELEVANCE_CURSOR) : null;
-        if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
+        if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, count);
         const columns = projectedColumns<RestaurantRow>(info, 'Restaurant', EDGE_NODE);
         const rows = await selectRestaurantSearchPage(ctx.db, {
           filter: { ...filter, search },
@@ -191,12 +189,12 @@ builder.queryFields((t) => ({
           columns,
         });
         const cursorOf = (row: (typeof rows)[number]) => encodeCursor(kind, [row.search_score, row.id]);
-        return connectionFromRows(rows, first, after !== null, cursorOf, page);
+        return connectionFromRows(rows, first, after !== null, cursorOf, count);
       }
       const order = args.orderBy ?? 'RATING_DESC';
       const kind = `restaurants:${order}`;
       const after = args.after ? decodeCursor(args.after, kind, CURSOR_VALUES[order]) : null;
-      if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
+      if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, count);
       const keyColumns = RESTAURANT_ORDER_KEYS[order];
       const columns = projectedColumns<RestaurantRow>(info, 'Restaurant', EDGE_NODE, keyColumns);
       const rows = await selectRestaurantPage(ctx.db, { filter, order, after, limit: first + 1, columns });
@@ -205,7 +203,7 @@ builder.queryFields((t) => ({
           kind,
           keyColumns.map((c) => must(row[c], c)),
         );
-      return connectionFromRows(rows, first, after !== null, cursorOf, page);
+      return connectionFromRows(rows, first, after !== null, cursorOf, count);
     },
   }),
 

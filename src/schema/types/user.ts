@@ -4,7 +4,7 @@ import { builder } from '../builder.ts';
 import { columnOf, must } from '../field-needs.ts';
 import { connectionFromRows, decodeCursor, encodeCursor, pageSize, selectsPage } from '../pagination.ts';
 import { projectedColumns } from '../projection.ts';
-import { ORDER_CURSOR_KIND, ORDER_EDGE_NODE, OrderConnection, OrderCursorValues, type OrderPage } from './order.ts';
+import { ORDER_CURSOR_KIND, ORDER_EDGE_NODE, OrderConnection, OrderCursorValues } from './order.ts';
 
 export const User = builder.objectRef<UserRow>('User');
 
@@ -29,8 +29,8 @@ builder.node(User, {
       resolve: async (user, args, ctx, info) => {
         const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
         const afterValues = args.after ? decodeCursor(args.after, ORDER_CURSOR_KIND, OrderCursorValues) : null;
-        const page: OrderPage = { userId: user.id };
-        if (!selectsPage(info, 'OrderConnection')) return connectionFromRows([], 0, false, String, page);
+        const count = () => ctx.loaders.orderCountByUserId.load(user.id);
+        if (!selectsPage(info, 'OrderConnection')) return connectionFromRows([], 0, false, String, count);
         // order_date: the cursor's key, selected or not.
         const columns = projectedColumns<OrderRow>(info, 'Order', ORDER_EDGE_NODE, ['order_date']);
         const rows = await ctx.loaders.orderPagesByUserId.load({
@@ -41,7 +41,7 @@ builder.node(User, {
         });
         const cursorOf = (row: OrderRow) =>
           encodeCursor(ORDER_CURSOR_KIND, [must(row.order_date, 'order_date').toISOString(), row.id]);
-        return connectionFromRows(rows, first, afterValues !== null, cursorOf, page);
+        return connectionFromRows(rows, first, afterValues !== null, cursorOf, count);
       },
     }),
   }),
