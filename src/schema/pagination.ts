@@ -8,6 +8,10 @@ import { textProblem } from './validation.ts';
  * Validates a `first` (a connection's page against `MAX_PAGE_SIZE`, a list's against its own
  * bound). 0 is a valid, empty page, as Relay's connection rules allow; negative is refused.
  * @throws BAD_USER_INPUT with `{ argument, value, limit }` when out of range.
+ *
+ * Ours, not a @pothos/plugin-validation rule: a connection's bound is MAX_PAGE_SIZE, configuration
+ * that reaches the resolver through the context, while a plugin rule is a schema built once at
+ * import that sees only the argument's value; one check for every `first` rather than two kinds.
  */
 export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const value = first ?? fallback;
