@@ -92,6 +92,9 @@ const getTypeParser = ((oid: number, format?: 'text' | 'binary') => {
   return pg.types.getTypeParser(oid, format);
 }) as typeof pg.types.getTypeParser;
 
+/** slonik's tag numbers placeholders `$slonik_N` (so `$1` in text is never taken for one); PostgreSQL's are `$N`. */
+const postgresText = (sql: string) => sql.replaceAll('$slonik_', '$');
+
 type Runner = (text: string, values: readonly unknown[]) => Promise<pg.QueryResult>;
 
 /**
@@ -128,9 +131,10 @@ function createExecutor(log: Logger, options: DbOptions) {
   };
   const run = async (runner: Runner, query: Query<ZodTypeAny>): Promise<pg.QueryResult> => {
     const started = performance.now();
+    const text = postgresText(query.sql);
     let result: pg.QueryResult;
     try {
-      result = await runner(query.sql, query.values);
+      result = await runner(text, query.values);
     } catch (error) {
       account([], true);
       throw error;
@@ -139,7 +143,7 @@ function createExecutor(log: Logger, options: DbOptions) {
     const ms = performance.now() - started;
     if (ms >= options.slowQueryMs) {
       log.warn(
-        { ms: Math.round(ms), operation: currentOperationName(), sql: query.sql, rows: result.rowCount },
+        { ms: Math.round(ms), operation: currentOperationName(), sql: text, rows: result.rowCount },
         'slow query',
       );
     }
@@ -242,7 +246,7 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     stream: (q, onRow) =>
       gate.run(() =>
         withClient(async (client) => {
-          const cursor = client.query(new Cursor(q.sql, q.values as unknown[], { types: { getTypeParser } }));
+          const cursor = client.query(new Cursor(postgresText(q.sql), q.values as unknown[], { types: { getTypeParser } }));
           try {
             for (;;) {
               const rows = (await cursor.read(100)) as Record<string, unknown>[];
