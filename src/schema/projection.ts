@@ -6,7 +6,7 @@
  * declared (`select`, src/schema/field-needs.ts), read from the built schema, so nothing from
  * the request text ever reaches SQL.
  */
-import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import { type ASTNode, type GraphQLObjectType, type GraphQLResolveInfo, Kind, visit } from 'graphql';
 import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
 import { declaredColumns } from './field-needs.ts';
 
@@ -49,23 +49,48 @@ function childTrees(trees: ResolveTree[], [typeName, fieldName]: Step): ResolveT
 }
 
 /**
- * Parsed selections and their columns, per request (keyed by its variables object, since
- * `@include(if: $x)` depends on them) and per field node list: every item of a list field
- * (50 × `Order.restaurant`) shares one `fieldNodes` array, so a selection is read, and its
- * columns listed, once per request, not once per item. WeakMaps: entries go with the request.
+ * Parsed selections and their columns, per field node list: every item of a list field
+ * (50 × `Order.restaurant`) shares one `fieldNodes` array, and Yoga's document cache hands every
+ * request of a document the same nodes, so a selection is read, and its columns listed, once per
+ * document, not once per request or item (parsing it per request was ~2 % of a small request's
+ * CPU). Only `@include`/`@skip` with a variable make a selection depend on the request: such
+ * operations are keyed by their variables object too. WeakMaps: entries go with the documents.
  */
 const memo = new WeakMap<object, WeakMap<object, Map<string, unknown>>>();
+const STATIC = {};
+const variableDirectives = new WeakMap<object, boolean>();
+
+/** True when an `@include`/`@skip` of the operation or its fragments takes a variable. */
+function dependsOnVariables(info: GraphQLResolveInfo): boolean {
+  let known = variableDirectives.get(info.operation);
+  if (known === undefined) {
+    let found = false;
+    const check = (node: ASTNode) =>
+      visit(node, {
+        Directive(d) {
+          const conditional = d.name.value === 'include' || d.name.value === 'skip';
+          if (conditional && d.arguments?.some((a) => a.value.kind === Kind.VARIABLE)) found = true;
+        },
+      });
+    check(info.operation);
+    for (const f of Object.values(info.fragments)) check(f);
+    known = found;
+    variableDirectives.set(info.operation, known);
+  }
+  return known;
+}
 
 function memoized<T>(info: GraphQLResolveInfo, key: string, compute: () => T): T {
-  let perRequest = memo.get(info.variableValues);
-  if (!perRequest) {
-    perRequest = new WeakMap();
-    memo.set(info.variableValues, perRequest);
+  const scope = dependsOnVariables(info) ? info.variableValues : STATIC;
+  let perScope = memo.get(scope);
+  if (!perScope) {
+    perScope = new WeakMap();
+    memo.set(scope, perScope);
   }
-  let byKey = perRequest.get(info.fieldNodes);
+  let byKey = perScope.get(info.fieldNodes);
   if (!byKey) {
     byKey = new Map();
-    perRequest.set(info.fieldNodes, byKey);
+    perScope.set(info.fieldNodes, byKey);
   }
   if (byKey.has(key)) return byKey.get(key) as T;
   const value = compute();
