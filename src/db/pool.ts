@@ -246,7 +246,9 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     stream: (q, onRow) =>
       gate.run(() =>
         withClient(async (client) => {
-          const cursor = client.query(new Cursor(postgresText(q.sql), q.values as unknown[], { types: { getTypeParser } }));
+          const cursor = client.query(
+            new Cursor(postgresText(q.sql), q.values as unknown[], { types: { getTypeParser } }),
+          );
           try {
             for (;;) {
               const rows = (await cursor.read(100)) as Record<string, unknown>[];
