@@ -137,7 +137,10 @@ export async function createContext(
     db: deps.db,
     viewer,
     owners: new Set(viewer ? [viewer.id] : []),
-    clientAddress: clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
+    // Read by sign-in and registration only: worked out when they ask.
+    get clientAddress() {
+      return clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops);
+    },
     tokens: deps.tokens,
     accounts: deps.accounts,
     orders: deps.orders,

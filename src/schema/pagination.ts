@@ -71,6 +71,21 @@ export const IsoTimestamp = z.string().refine((s) => {
 });
 
 /**
+ * An edge whose cursor is encoded only when selected (most clients read endCursor alone). A
+ * class, so the getter lives once on the prototype instead of on each of a page's edges.
+ */
+class Edge<R> {
+  constructor(
+    readonly node: R,
+    private readonly cursorOf: (row: R) => string,
+  ) {}
+
+  get cursor(): string {
+    return this.cursorOf(this.node);
+  }
+}
+
+/**
  * A connection value from a keyset query that read `first + 1` rows (the extra row
  * only tells `hasNextPage`). `count` is what `totalCount` runs, when selected.
  */
@@ -82,13 +97,7 @@ export function connectionFromRows<R>(
   count: () => Promise<number>,
 ) {
   const page = rows.slice(0, first);
-  // Cursors are encoded only when selected (a getter): most clients read endCursor alone.
-  const edges = page.map((node) => ({
-    node,
-    get cursor() {
-      return cursorOf(node);
-    },
-  }));
+  const edges = page.map((node) => new Edge(node, cursorOf));
   const at = (row: R | undefined) => (row === undefined ? null : cursorOf(row));
   return {
     count,
