@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import pg from 'pg';
 
 /** The PostgreSQL admin URL scratch databases are created with. */
@@ -181,6 +182,137 @@ export const median = (xs: number[]) => {
 /** The value at rank ⌊p·n⌋ of the sorted values (p in 0–1). */
 export const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+// ---------------------------------------------------------------------------------------------
+// The production gateway: `npm run build` output, run as fly.toml and the Dockerfile run it.
+
+/** A free TCP port of 127.0.0.1 (the kernel's pick; closed again before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** `npm run build` (tsc -p tsconfig.build.json + the migrations and assets) → dist/. */
+export function buildProduction() {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** The variables of this process a production gateway inherits: the system's, nothing of the app's. */
+const SYSTEM_VARS = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
+
+/**
+ * The production environment: the Dockerfile's ENV and fly.toml's [env] (NODE_ENV, MEMORY_SOFT_LIMIT_MB,
+ * NODE_OPTIONS' heap limit, CLIENT_IP_HEADER, PERSISTED_OPERATIONS, METRICS_PORT) with the secrets
+ * (DATABASE_URL, JWT_SECRET); PORT and METRICS_PORT free ports, HOST 127.0.0.1 (the bench's traffic stays
+ * local; the image's 0.0.0.0 would change nothing else). Everything else is src/config.ts's defaults:
+ * LOG_LEVEL info (one JSON line per request), no Redis, no MODEL_PATH (the offline encoder), no tracing.
+ */
+export function productionEnv(
+  dbUrl: string,
+  jwtSecret: string,
+  ports: { port: number; metricsPort: number },
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of SYSTEM_VARS) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(ports.port),
+    METRICS_PORT: String(ports.metricsPort),
+    MEMORY_SOFT_LIMIT_MB: '700',
+    NODE_OPTIONS: '--max-old-space-size=448',
+    CLIENT_IP_HEADER: 'Fly-Client-IP',
+    PERSISTED_OPERATIONS: 'allow',
+    DATABASE_URL: dbUrl,
+    JWT_SECRET: jwtSecret,
+  };
+}
+
+/** `NODE_ENV=production DATABASE_URL=… node dist/migrate.js`, as fly.toml's release_command (no JWT_SECRET). */
+export function migrateProduction(dbUrl: string) {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of SYSTEM_VARS) if (process.env[k] !== undefined) env[k] = process.env[k];
+  execFileSync(process.execPath, ['dist/migrate.js'], {
+    env: { ...env, NODE_ENV: 'production', DATABASE_URL: dbUrl },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 120_000,
+  });
+}
+
+/**
+ * Starts `node [nodeArgs] dist/server.js` (built by `buildProduction`) with `productionEnv` (plus `env`) and
+ * waits until GET /ready answers 200. Its stdout (a JSON log line per request) and stderr are read and
+ * dropped but for a tail kept for error messages. `loopDelay()` reads prom-client's event-loop delay from
+ * /metrics on the metrics port (reset at each scrape: the delay since the previous one).
+ */
+export async function startProductionGateway(
+  dbUrl: string,
+  jwtSecret: string,
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Server> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
+  const proc = trackChild(
+    spawn(process.execPath, [...(opts.nodeArgs ?? []), 'dist/server.js'], {
+      env: { ...productionEnv(dbUrl, jwtSecret, { port, metricsPort }), ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  let tail = '';
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-8_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const origin = `http://127.0.0.1:${port}`;
+  const metricsOrigin = `http://127.0.0.1:${metricsPort}`;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`the gateway exited (${proc.signalCode ?? proc.exitCode}) before it was ready:\n${tail}`);
+      }
+      const ok = await fetch(`${origin}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) {
+        throw new Error(`the gateway did not answer /ready with 200 within ${timeoutMs / 1000} s:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  const loopDelay = async (ms = 30_000): Promise<LoopDelay> => {
+    const text = await fetch(`${metricsOrigin}/metrics`, { signal: AbortSignal.timeout(ms) }).then((r) => r.text());
+    const value = (name: string) => {
+      const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text);
+      return m ? Math.round(Number(m[1]) * 1e5) / 100 : Number.NaN;
+    };
+    return { p50: value('p50'), p99: value('p99'), max: value('max'), count: Number.NaN };
+  };
+  return {
+    kind: 'gateway',
+    proc,
+    pid: proc.pid!,
+    url: `${origin}/graphql`,
+    origin,
+    output: () => tail,
+    loopDelay,
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Servers
