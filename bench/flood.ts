@@ -73,6 +73,8 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     probe: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
+    // bench/run.ts's, accepted (unused) so that `npm run bench -- <flags>` can pass them to every part.
+    warmup: { type: 'string' },
   },
   strict: true,
 });

@@ -15,7 +15,8 @@
  * Writes bench/results/ml-latest.json and the part of docs/BENCHMARKS.md between
  * `<!-- bench-ml:start -->` and `<!-- bench-ml:end -->`. Scratch databases are dropped at the end.
  *
- * Flags: --quick (2,000 restaurants to embed, 10,000 for the large latency case), --duration S (10).
+ * Flags: --quick (2,000 restaurants to embed, 10,000 for the large latency case), --duration S (10); bench/run.ts's
+ * other flags are accepted and unused (`npm run bench -- <flags>` passes the same flags to every part).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -51,7 +52,16 @@ import {
 import { writeMiniLmShapedModel } from './minilm-model.ts';
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: 'boolean' }, duration: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean' },
+    duration: { type: 'string' },
+    // bench/run.ts's and bench/flood.ts's, accepted so that `npm run bench -- <flags>` can pass them to every part.
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    restaurants: { type: 'string' },
+    users: { type: 'string' },
+    orders: { type: 'string' },
+  },
   strict: true,
 });
 const QUICK = Boolean(flags.quick);

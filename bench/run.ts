@@ -18,7 +18,8 @@
  *    bytes of one request per query, after a warm one. Every server's answers are compared, normalised
  *    (bench/queries.ts): a difference stops the run.
  * 3. Per loaded query (Q1, Q2), a fresh process per server connected straight to PostgreSQL: RSS once ready
- *    (before any request), a check and --warmup seconds, then --runs rounds of --duration seconds at 10
+ *    (before any request; the gateway's also after one `similar` request, which loads its in-process vector
+ *    index), a check and --warmup seconds, then --runs rounds of --duration seconds at 10
  *    connections (autocannon), the servers in alternating order (ABCD, DCBA, …) so drift on the shared machine
  *    hits all; medians of req/s, p99, CPU per request (server process and PostgreSQL backends, from /proc);
  *    peak RSS under load (sampled every 100 ms from the warm-up to the last round) and VmHWM.
@@ -150,6 +151,24 @@ async function checkedRequest(server: Server, name: QueryName): Promise<string> 
   return text;
 }
 
+/**
+ * The in-process vector index loads on its first use, not at start: one `similar` request loads it (all the
+ * restaurants' vectors). @returns the gateway's VmRSS then, once the answer is in.
+ */
+async function loadVectorIndex(server: Server): Promise<number> {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query: '{ restaurants(first: 1) { edges { node { similar(first: 1) { id } } } } }' }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await response.text();
+  if (response.status !== 200 || text.includes('"errors"')) {
+    throw new Error(`gateway: the vector index request failed: HTTP ${response.status}: ${text.slice(0, 500)}`);
+  }
+  return memoryMB(server.pid, 'VmRSS');
+}
+
 /** Every server's answer to `name` equals the gateway's once normalised (bench/queries.ts), or the run stops. */
 function compareAnswers(name: QueryName, bodies: Map<Kind, string>) {
   const answers = new Map([...bodies].map(([k, text]) => [k, normalisedAnswer(k, name, JSON.parse(text))]));
@@ -193,6 +212,8 @@ type LoadStats = {
   failed: boolean;
   /** VmRSS once ready (gateway: /ready 200; the peers: READY printed), before any request */
   readyRssMB: number;
+  /** the gateway's VmRSS after one request that loads its in-process vector index (it loads on first use) */
+  indexLoadedRssMB?: number;
   /** the highest VmRSS sampled every 100 ms from the warm-up to the end of the last round */
   loadPeakRssMB: number;
   /** VmHWM at the end: the process's peak over its whole life, start-up included */
@@ -272,6 +293,7 @@ const failuresOf = (r: RunStats) => r.non2xx + r.errors + r.timeouts + r.mismatc
 async function measureLoad(name: QueryName): Promise<Record<Kind, LoadStats>> {
   const servers: Server[] = [];
   const readyRss = new Map<Kind, number>();
+  let indexRss: number | undefined;
   const sampled = new Map<Kind, number>();
   let sampler: NodeJS.Timeout | undefined;
   try {
@@ -279,6 +301,7 @@ async function measureLoad(name: QueryName): Promise<Record<Kind, LoadStats>> {
       const s = await start(kind, scratch.url);
       servers.push(s);
       readyRss.set(kind, memoryMB(s.pid, 'VmRSS'));
+      if (kind === 'gateway') indexRss = await loadVectorIndex(s);
     }
     sampler = setInterval(() => {
       for (const s of servers) sampled.set(s.kind, Math.max(sampled.get(s.kind) ?? 0, memoryMB(s.pid, 'VmRSS')));
@@ -316,6 +339,7 @@ async function measureLoad(name: QueryName): Promise<Record<Kind, LoadStats>> {
         failures,
         failed: failures > 0,
         readyRssMB: readyRss.get(s.kind) ?? 0,
+        ...(s.kind === 'gateway' ? { indexLoadedRssMB: indexRss } : {}),
         loadPeakRssMB: Math.max(sampled.get(s.kind) ?? 0, memoryMB(s.pid, 'VmRSS')),
         peakRssMB: memoryMB(s.pid, 'VmHWM'),
       };
@@ -335,6 +359,9 @@ function fmt(n: number | undefined, digits = 0) {
     ? '–'
     : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+/** The gateway's RSS with its vector index loaded, after its RSS at ready. */
+const indexed = (load: LoadStats | undefined) =>
+  load?.indexLoadedRssMB === undefined ? '' : ` (${fmt(load.indexLoadedRssMB)} with the vector index)`;
 const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? '–' : `${fmt(a / b, 2)}×`;
 
@@ -398,7 +425,7 @@ async function main() {
       const status = !load ? '' : load.failed ? `**FAILED** (${load.failures} bad responses)` : 'ok';
       table.push(
         `| ${name} | ${kind} | ${wire.statements} | ${fmt(wire.rowBytes)} | ${fmt(load?.reqPerSec)} | ${fmt(load?.p99Ms)} | ` +
-          `${fmt(load?.serverCpuMsPerReq, 2)} | ${fmt(load?.pgCpuMsPerReq, 2)} | ${fmt(load?.readyRssMB)} | ` +
+          `${fmt(load?.serverCpuMsPerReq, 2)} | ${fmt(load?.pgCpuMsPerReq, 2)} | ${fmt(load?.readyRssMB)}${indexed(load)} | ` +
           `${fmt(load?.loadPeakRssMB)} | ${status} |`,
       );
     }
@@ -445,9 +472,11 @@ async function main() {
       },
     );
   }
-  const readyRss = Math.max(...LOADED.map((n) => cell('gateway', n).load!.readyRssMB));
+  const readyRss = Math.max(...LOADED.map((n) => cell('gateway', n).load!.indexLoadedRssMB ?? Number.NaN));
   checks.push({
-    name: `gateway RSS at ready ≤ ${TARGET.readyRssMB} MB (${fmt(sizes.restaurants)} restaurants, in-process vector index, offline encoder; largest of the fresh starts: ${fmt(readyRss)} MB)`,
+    name:
+      `gateway RSS at ready with its vector index loaded ≤ ${TARGET.readyRssMB} MB (${fmt(sizes.restaurants)} restaurants, offline encoder; ` +
+      `largest of the fresh starts: ${fmt(readyRss)} MB; before the index: ${fmt(Math.max(...LOADED.map((n) => cell('gateway', n).load!.readyRssMB)))} MB)`,
     pass: readyRss <= TARGET.readyRssMB,
   });
   for (const name of QUERY_NAMES) {
