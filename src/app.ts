@@ -6,6 +6,7 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import { MemoryWatchdog } from './backpressure/memory-watchdog.ts';
 import { type BackpressureOptions, useBackpressure } from './backpressure/request-limiter.ts';
 import { type AppDeps, type Context, createContext } from './context.ts';
+import { useBodyLimit } from './http/body-limit.ts';
 import { useHttpCaching } from './http/cache-control.ts';
 import { useCompression } from './http/compression.ts';
 import { corsOptions } from './http/cors.ts';
@@ -88,7 +89,8 @@ export function createApp(opts: AppOptions) {
     graphiql: graphiql ?? false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: { limit: limits.maxBatch },
-    maxRequestBodySize: opts.maxBodyBytes,
+    // Ours (src/http/body-limit.ts) counts only bodies without a Content-Length.
+    maxRequestBodySize: false,
     // Parsed and compiled documents, bounded in bytes (src/http/document-cache.ts).
     parserAndValidationCache: documents.parserAndValidationCache,
     // `documentId` (a persisted operation's id) is a request parameter too.
@@ -119,6 +121,8 @@ export function createApp(opts: AppOptions) {
       useCompression(opts.compressionMinBytes),
       useErrorCodes(),
       ...useQueryLimits(limits),
+      // After the limits' parser wrapper, so it reads the counted body, as Yoga's own limit did.
+      useBodyLimit(opts.maxBodyBytes),
       // After the limits: APQ registers in onExecute, which runs once the cost check (the
       // limits' onExecute) has passed, so only documents within every limit are kept.
       ...usePersistedOperationModes(persisted.mode, manifest, {

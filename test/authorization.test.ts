@@ -487,6 +487,14 @@ describe('9. anonymous (no Authorization header)', () => {
     expect(await countAll('orders')).toBe(before);
   });
 
+  it('createOrder with a broken input is BAD_USER_INPUT even anonymously (input rules run first) and writes nothing', async () => {
+    const before = await countAll('orders');
+    const r = await t.gql(CREATE, { input: { restaurantId: gid('Restaurant', restaurantIds[0]!), items: [] } });
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.body.errors?.[0]?.extensions?.field).toBe('items');
+    expect(await countAll('orders')).toBe(before);
+  });
+
   it("rateOrder(A's order) is UNAUTHENTICATED and leaves the rating unchanged", async () => {
     const r = await t.gql(RATE, { id: aOrders[0]!.gid, rating: 5 });
     expectSignInRequired(r);

@@ -2,10 +2,10 @@
  * A counting semaphore with a bounded wait queue and an acquire timeout: the database
  * pool's gate (src/db/pool.ts) and the GraphQL request limiter (src/backpressure/request-limiter.ts).
  *
- * Why hand-written: slonik 47's pool queues waiting clients without a bound and
- * without a timeout (createConnectionPool.js), and the usual semaphore packages
+ * Why hand-written: pg-pool queues waiting clients without a bound (its
+ * `connectionTimeoutMillis` bounds only the wait), and the usual semaphore packages
  * (p-limit, async-sema, p-queue) have neither a queue bound nor a per-waiter timeout
- * nor abort of a waiter. Gating every pool call at `DB_POOL_MAX` means slonik itself
+ * nor abort of a waiter. Gating every pool call at `DB_POOL_MAX` means pg-pool itself
  * never queues, so these two bounds are the only ones that matter.
  */
 export class GateTimeoutError extends Error {

@@ -1,5 +1,3 @@
-import { InvalidInputError } from 'slonik';
-
 /**
  * PostgreSQL data exceptions that only a value sent by the client causes: invalid byte
  * sequence (a NUL), unsupported Unicode escape, value too long, out of range, bad
@@ -12,8 +10,6 @@ export function inputSqlState(error: unknown): string | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && INPUT_SQLSTATES.has(code)) return code;
-    // slonik turns 22P02 into InvalidInputError, keeping only the message.
-    if (e instanceof InvalidInputError) return '22P02';
   }
   return undefined;
 }

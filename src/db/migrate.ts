@@ -2,9 +2,9 @@
  * Versioned SQL migrations: `src/db/migrations/NNNN_name.sql`, applied in order,
  * one transaction each, recorded in `schema_migrations` with a checksum.
  *
- * Uses `pg` directly rather than slonik: a migration file holds many statements
+ * Uses `pg` directly rather than the query module: a migration file holds many statements
  * and DO blocks, which only the simple query protocol runs in one message, and
- * slonik always uses the extended protocol. Transaction-scoped advisory locks make
+ * the query module (src/db/pool.ts) sends parameters, so the extended protocol. Transaction-scoped advisory locks make
  * two processes starting at once apply each migration exactly once (see migrate).
  */
 import { createHash } from 'node:crypto';

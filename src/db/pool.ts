@@ -1,34 +1,34 @@
 /**
- * The one database handle of a process: a slonik pool behind a bounded gate.
+ * The one database handle of a process: a `pg` pool behind a bounded gate, running the
+ * queries that src/db/queries builds with slonik's `sql` tag.
  *
- * Choices, each to keep statements-per-request honest (counted at the wire) and
- * memory bounded:
- * - `resetConnection` is a no-op. slonik's default sends `DISCARD ALL` after every
- *   release: one extra round trip per query. The gateway never sets session state
- *   (no session `SET`, no temp tables, no LISTEN, named statements are not used),
- *   so there is nothing to discard. This also keeps PgBouncer transaction mode safe.
- * - Statement and idle-in-transaction timeouts travel as startup parameters
- *   (slonik does this), never as `SET` statements. Reads never open a transaction.
- * - No ping on checkout: a broken connection fails its query, the driver destroys
- *   it and the next acquire opens a fresh one (driver.ts makes sure the pool
- *   forgets it).
- * - Recycling (`DB_MAX_CONNECTION_AGE_MS`): driver.ts.
+ * Why `pg` directly and not slonik's pool (slonik stays for its tag): measured under load
+ * (docs/BENCHMARKS.md, profile), slonik's query path — its interceptor chain, the
+ * AsyncLocalStorage of its transaction context, an OpenTelemetry span and a connection
+ * state machine per query — cost ~8 % of a small request's CPU, more than the SQL work
+ * itself, and its pool needed two repairs of ours (a dead connection kept forever, no
+ * maximum age) that pg-pool does not.
+ *
+ * Choices, each to keep statements-per-request honest (counted at the wire) and memory bounded:
+ * - No reset on release (no `DISCARD ALL`): the gateway never sets session state (no session
+ *   `SET`, no temp tables, no LISTEN, no named statements), so there is nothing to discard.
+ *   This also keeps PgBouncer transaction mode safe.
+ * - Statement and idle-in-transaction timeouts travel as startup parameters, never as `SET`
+ *   statements. Reads never open a transaction.
+ * - No ping on checkout: a broken connection fails its query and pg-pool destroys it; the
+ *   next acquire opens a fresh one. `DB_MAX_CONNECTION_AGE_MS` recycles connections
+ *   (pg-pool's `maxLifetimeSeconds`).
  * - Acquire timeout and a bounded wait queue: see src/backpressure/gate.ts.
  */
-import { createPgDriverFactory } from '@slonik/pg-driver';
-import {
-  createPool,
-  type DatabaseTransactionConnection,
-  type Interceptor,
-  type QuerySqlToken,
-  SchemaValidationError,
-} from 'slonik';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { QuerySqlToken } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
 import { Gate } from '../backpressure/gate.ts';
 import type { Logger } from '../observability/logger.ts';
 import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../observability/metrics.ts';
 import { currentOperationName, currentScope } from '../observability/request-scope.ts';
-import { managedDriver } from './driver.ts';
+import { DataIntegrityError, NotFoundError, RowValidationError } from './errors.ts';
 import { inputSqlState } from './input-errors.ts';
 
 export type DbOptions = {
@@ -40,140 +40,228 @@ export type DbOptions = {
   maxConnectionAgeMs: number;
   maxWaiting: number;
   slowQueryMs: number;
+  /**
+   * Check every row against its query's zod type (`sql.type(Row)`); default true. The SQL
+   * already fixes each column's type (casts, type parsers), so this only catches a query and
+   * its declared type drifting apart: worth it in development and tests, not on every row in
+   * production, where it cost ~5 % of a request's CPU (zod's object parsing, per row).
+   */
+  validateRows?: boolean;
 };
 
 type Row<T extends ZodTypeAny> = z.infer<T>;
+type Query<T extends ZodTypeAny> = QuerySqlToken<T>;
+
+/** Queries on the pool or inside a transaction. */
+export type Queries = {
+  any<T extends ZodTypeAny>(query: Query<T>): Promise<readonly Row<T>[]>;
+  /** @throws DataIntegrityError when more than one row comes back */
+  maybeOne<T extends ZodTypeAny>(query: Query<T>): Promise<Row<T> | null>;
+  /** @throws NotFoundError (no row), DataIntegrityError (more than one) */
+  one<T extends ZodTypeAny>(query: Query<T>): Promise<Row<T>>;
+  /** The first column of the one row. @throws like `one` */
+  oneFirst<T extends ZodTypeAny>(query: Query<T>): Promise<Row<T>[keyof Row<T>]>;
+  /** Any statement; rows are not type-checked. */
+  query(query: Query<ZodTypeAny>): Promise<{ rows: readonly Record<string, unknown>[]; rowCount: number }>;
+};
 
 /** The query surface the rest of the code uses (src/db/queries take a `Db`). */
-export type Db = {
-  any<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<readonly Row<T>[]>;
-  maybeOne<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T> | null>;
-  one<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>>;
-  oneFirst<T extends ZodTypeAny>(query: QuerySqlToken<T>): Promise<Row<T>[keyof Row<T>]>;
+export type Db = Omit<Queries, 'query'> & {
   /**
    * Streams a large result through a cursor (100 rows per fetch): memory stays at one
    * fetch whatever the row count. `onRow` runs for each row, in order.
    */
-  stream<T extends ZodTypeAny>(query: QuerySqlToken<T>, onRow: (row: Row<T>) => void): Promise<void>;
+  stream<T extends ZodTypeAny>(query: Query<T>, onRow: (row: Row<T>) => void): Promise<void>;
   /** Runs `fn` in one transaction (BEGIN … COMMIT: two extra round trips; writes only). */
-  transaction<R>(fn: (tx: DatabaseTransactionConnection) => Promise<R>): Promise<R>;
+  transaction<R>(fn: (tx: Queries) => Promise<R>): Promise<R>;
   state(): { active: number; waiting: number; size: number; idle: number; connections: number };
   end(): Promise<void>;
 };
 
-/** Checks every row against the query's zod type (`sql.type(Row)`); the one parser interceptor. */
-const resultParser: Interceptor = {
-  name: 'result-parser',
-  transformRow: (context, query, row) => {
-    const parser = context.resultParser;
-    if (!parser) return row;
-    const parsed = parser.safeParse(row);
-    if (!parsed.success) throw new SchemaValidationError(query, row, parsed.error.issues);
-    return parsed.data as typeof row;
-  },
-};
+const OID = { numeric: 1700, numericArray: 1231 } as const;
+// int8 stays a string (pg's default): exact beyond 2^53 and cheap to put in global ids.
+// timestamptz is a Date (pg's default). numeric becomes a number: ratings and amounts fit.
+const parseNumeric = (v: string) => Number.parseFloat(v);
+const parseNumericArray = (v: string) =>
+  (pg.types.getTypeParser(OID.numericArray as never)(v) as (string | null)[]).map((x) =>
+    x === null ? null : parseNumeric(x),
+  );
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') => {
+  if (format !== 'binary' && oid === OID.numeric) return parseNumeric;
+  if (format !== 'binary' && oid === OID.numericArray) return parseNumericArray;
+  return pg.types.getTypeParser(oid, format);
+}) as typeof pg.types.getTypeParser;
 
-/** Statements, rows and bytes: into the request's scope (request log) and the metrics. */
-const accounting: Interceptor = {
-  name: 'accounting',
-  afterQueryExecution: (_context, _query, result) => {
-    const scope = currentScope();
-    let bytes = 0;
-    for (const row of result.rows) bytes += rowBytes(row as Record<string, unknown>);
-    sqlStatements.inc({ outcome: 'ok' });
-    sqlRowsRead.inc(result.rows.length);
-    sqlBytesRead.inc(bytes);
-    if (scope) {
-      scope.statements++;
-      scope.rows += result.rows.length;
-      scope.bytes += bytes;
-    }
-    return null;
-  },
-  queryExecutionError: () => {
-    sqlStatements.inc({ outcome: 'error' });
-    const scope = currentScope();
-    if (scope) scope.statements++;
-    return null; // slonik rethrows the error itself
-  },
-};
+/** slonik's tag numbers placeholders `$slonik_N` (so `$1` in text is never taken for one); PostgreSQL's are `$N`. */
+const postgresText = (sql: string) => sql.replaceAll('$slonik_', '$');
 
-function slowQueryLog(log: Logger, slowQueryMs: number): Interceptor {
-  return {
-    name: 'slow-query-log',
-    afterQueryExecution: (context, query, result) => {
-      const ms = Number(process.hrtime.bigint() - BigInt(context.queryInputTime)) / 1e6;
-      if (ms >= slowQueryMs) {
-        log.warn(
-          { ms: Math.round(ms), operation: currentOperationName(), sql: query.sql, rows: result.rowCount },
-          'slow query',
-        );
-      }
-      return null;
-    },
-  };
-}
-
-const typeParsers = [
-  // bigint ids stay strings: exact beyond 2^53 and cheap to put in global ids.
-  { name: 'int8', parse: (v: string) => v },
-  { name: 'numeric', parse: (v: string) => Number.parseFloat(v) },
-  { name: 'timestamptz', parse: (v: string) => new Date(v) },
-];
+type Runner = (text: string, values: readonly unknown[]) => Promise<pg.QueryResult>;
 
 /**
- * Opens the pool (one short connection reads type oids; nothing else is sent until a query).
- * @throws ConnectionError when the database cannot be reached at start-up.
+ * Runs one statement: counts it (request scope and metrics), logs it when slow, checks its
+ * rows when asked. Every statement of the process goes through here, so the figures are whole.
+ */
+function createExecutor(log: Logger, options: DbOptions) {
+  const validate = options.validateRows !== false;
+  const account = (rows: readonly Record<string, unknown>[], error: boolean) => {
+    const scope = currentScope();
+    if (scope) scope.statements++;
+    if (error) {
+      sqlStatements.inc({ outcome: 'error' });
+      return;
+    }
+    let bytes = 0;
+    for (const row of rows) bytes += rowBytes(row);
+    sqlStatements.inc({ outcome: 'ok' });
+    sqlRowsRead.inc(rows.length);
+    sqlBytesRead.inc(bytes);
+    if (scope) {
+      scope.rows += rows.length;
+      scope.bytes += bytes;
+    }
+  };
+  const checked = <T extends ZodTypeAny>(query: Query<T>, rows: Record<string, unknown>[]): Row<T>[] => {
+    const parser = query.parser as ZodTypeAny | undefined;
+    if (!validate || !parser) return rows as Row<T>[];
+    return rows.map((row) => {
+      const parsed = parser.safeParse(row);
+      if (!parsed.success) throw new RowValidationError(query.sql, parsed.error.issues);
+      return parsed.data as Row<T>;
+    });
+  };
+  const run = async (runner: Runner, query: Query<ZodTypeAny>): Promise<pg.QueryResult> => {
+    const started = performance.now();
+    const text = postgresText(query.sql);
+    let result: pg.QueryResult;
+    try {
+      result = await runner(text, query.values);
+    } catch (error) {
+      account([], true);
+      throw error;
+    }
+    account(result.rows, false);
+    const ms = performance.now() - started;
+    if (ms >= options.slowQueryMs) {
+      log.warn(
+        { ms: Math.round(ms), operation: currentOperationName(), sql: text, rows: result.rowCount },
+        'slow query',
+      );
+    }
+    return result;
+  };
+  const queries = (runner: Runner): Queries => {
+    const rowsOf = async <T extends ZodTypeAny>(q: Query<T>) => checked(q, (await run(runner, q)).rows);
+    const single = async <T extends ZodTypeAny>(q: Query<T>, required: boolean) => {
+      const rows = await rowsOf(q);
+      if (rows.length > 1) throw new DataIntegrityError(q.sql);
+      if (rows.length === 0 && required) throw new NotFoundError(q.sql);
+      return rows[0] ?? null;
+    };
+    return {
+      any: rowsOf,
+      maybeOne: (q) => single(q, false),
+      one: async (q) => (await single(q, true))!,
+      oneFirst: async (q) => {
+        const row = (await single(q, true)) as Record<string, unknown>;
+        return row[Object.keys(row)[0]!] as never;
+      },
+      query: async (q) => {
+        const result = await run(runner, q);
+        return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+      },
+    };
+  };
+  return { queries, checked, account };
+}
+
+/**
+ * Opens the pool. Nothing is sent until the first query.
  */
 export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
-  const pool = await createPool(options.url, {
-    maximumPoolSize: options.poolMax,
-    connectionTimeout: options.poolTimeoutMs,
-    connectionRetryLimit: 1,
-    idleTimeout: options.idleTimeoutMs,
-    statementTimeout: options.statementTimeoutMs,
-    idleInTransactionSessionTimeout: options.statementTimeoutMs * 2,
-    // Retrying inside a request would hide a statement from the count and double its cost.
-    queryRetryLimit: 0,
-    transactionRetryLimit: 0,
-    captureStackTrace: false,
-    resetConnection: async () => {},
-    interceptors: [resultParser, accounting, slowQueryLog(log, options.slowQueryMs)],
-    typeParsers,
-    driverFactory: managedDriver(createPgDriverFactory(), options.maxConnectionAgeMs),
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.poolTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs,
+    maxLifetimeSeconds: Math.max(1, Math.ceil(options.maxConnectionAgeMs / 1000)),
+    statement_timeout: options.statementTimeoutMs,
+    idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
+    types: { getTypeParser },
   });
-  // slonik re-emits a failed query's connection error on the pool; unhandled, an
-  // EventEmitter 'error' would end the process. The query itself still rejects.
-  // A refused value is the client's input, answered and logged once as BAD_USER_INPUT (src/http/errors.ts).
+  // An idle connection that breaks (server restart, terminated backend) is reported here;
+  // unhandled, an EventEmitter 'error' would end the process. pg-pool drops the connection.
   pool.on('error', (error) =>
     inputSqlState(error)
       ? log.debug({ sqlState: inputSqlState(error) }, 'value refused by PostgreSQL')
       : log.warn({ err: error }, 'database connection error'),
   );
+  const executor = createExecutor(log, options);
+  const onPool = executor.queries((text, values) => pool.query(text, values as unknown[]));
   const gate = new Gate(options.poolMax, options.poolTimeoutMs, options.maxWaiting);
-  const state = () => {
-    const s = pool.state();
-    return { ...gate.state, idle: s.idleConnections, connections: s.idleConnections + s.acquiredConnections };
-  };
+  const state = () => ({
+    ...gate.state,
+    idle: pool.idleCount,
+    connections: pool.totalCount,
+  });
   watchPool(state);
+
+  /** A connection of its own for `fn`; a failed one is destroyed rather than reused. */
+  const withClient = async <R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> => {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (error) {
+      // A statement error leaves the connection usable; a broken connection does not.
+      failure = (error as { code?: string }).code ? undefined : (error as Error);
+      throw error;
+    } finally {
+      client.release(failure);
+    }
+  };
+
   return {
-    any: (q) => gate.run(() => pool.any(q)),
-    maybeOne: (q) => gate.run(() => pool.maybeOne(q)),
-    one: (q) => gate.run(() => pool.one(q)),
-    oneFirst: (q) => gate.run(() => pool.oneFirst(q)),
+    any: (q) => gate.run(() => onPool.any(q)),
+    maybeOne: (q) => gate.run(() => onPool.maybeOne(q)),
+    one: (q) => gate.run(() => onPool.one(q)),
+    oneFirst: (q) => gate.run(() => onPool.oneFirst(q)),
     transaction: (fn) =>
-      gate.run(() => {
-        // BEGIN and COMMIT (or ROLLBACK) are round trips the interceptors do not see.
-        sqlStatements.inc({ outcome: 'ok' }, 2);
-        const scope = currentScope();
-        if (scope) scope.statements += 2;
-        return pool.transaction(fn);
-      }),
+      gate.run(() =>
+        withClient(async (client) => {
+          const tx = executor.queries((text, values) => client.query(text, values as unknown[]));
+          await tx.query({ sql: 'BEGIN', values: [] } as unknown as Query<ZodTypeAny>);
+          try {
+            const result = await fn(tx);
+            await tx.query({ sql: 'COMMIT', values: [] } as unknown as Query<ZodTypeAny>);
+            return result;
+          } catch (error) {
+            await client.query('ROLLBACK').then(
+              () => executor.account([], false),
+              () => executor.account([], true),
+            );
+            throw error;
+          }
+        }),
+      ),
     stream: (q, onRow) =>
-      gate.run(async () => {
-        await pool.stream(q, (rows) => rows.on('data', (chunk) => onRow(chunk.data)));
-      }),
+      gate.run(() =>
+        withClient(async (client) => {
+          const cursor = client.query(
+            new Cursor(postgresText(q.sql), q.values as unknown[], { types: { getTypeParser } }),
+          );
+          try {
+            for (;;) {
+              const rows = (await cursor.read(100)) as Record<string, unknown>[];
+              executor.account(rows, false);
+              if (rows.length === 0) break;
+              for (const row of executor.checked(q, rows)) onRow(row);
+            }
+          } finally {
+            await cursor.close();
+          }
+        }),
+      ),
     state,
-    end: () => pool.end().catch((error) => log.warn({ err: error }, 'closing the pool')),
+    end: () => pool.end().catch((error: Error) => log.warn({ err: error }, 'closing the pool')),
   };
 }

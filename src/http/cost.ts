@@ -31,16 +31,8 @@ import {
   type ValueNode,
   valueFromAST,
 } from 'graphql';
+import { declaredCost } from '../schema/field-needs.ts';
 
-/** Extra weight of fields that do real work per call: a count, a vector pass, a model run. */
-export const FIELD_WEIGHTS: Record<string, number> = {
-  'RestaurantConnection.totalCount': 10,
-  'OrderConnection.totalCount': 10,
-  'Restaurant.similar': 20,
-  'Query.searchRestaurants': 100,
-  'Query.recommendations': 100,
-  'Query.chefChoice': 100,
-};
 /** Lists without a `first` argument: how many items to assume. */
 const UNBOUNDED_LIST = 10;
 
@@ -133,7 +125,8 @@ export function operationCost(
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
         const def = fieldDef(type, name);
-        add(multiplier * (1 + (type ? (FIELD_WEIGHTS[`${type.name}.${name}`] ?? 0) : 0)));
+        // A field's extra weight (a count, a vector pass, a model run) is declared at the field (`cost`).
+        add(multiplier * (1 + (def ? declaredCost(def) : 0)));
         if (selection.selectionSet) {
           // A connection's `first` multiplies its edges; a list field's multiplies its items.
           const size = name === 'edges' ? 1 : sizeOf(selection, def); // edges: the connection's first counted them

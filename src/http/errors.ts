@@ -1,28 +1,14 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
-import {
-  BackendTerminatedError,
-  BackendTerminatedUnexpectedlyError,
-  ConnectionError,
-  ForeignKeyIntegrityConstraintViolationError,
-  StatementTimeoutError,
-} from 'slonik';
 import { GateFullError, GateTimeoutError } from '../backpressure/gate.ts';
+import { isConnectionFailure, isForeignKeyViolation, isStatementTimeout } from '../db/errors.ts';
 import { inputSqlState } from '../db/input-errors.ts';
 import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
 function isDatabaseUnavailable(error: unknown): boolean {
-  return (
-    error instanceof GateTimeoutError ||
-    error instanceof GateFullError ||
-    error instanceof ConnectionError ||
-    error instanceof BackendTerminatedError ||
-    error instanceof BackendTerminatedUnexpectedlyError ||
-    (error instanceof Error &&
-      /ECONNREFUSED|Connection terminated|pool (is being terminated|has ended)/i.test(error.message))
-  );
+  return error instanceof GateTimeoutError || error instanceof GateFullError || isConnectionFailure(error);
 }
 
 /** By name, not `instanceof`: a second copy of graphql-js (bundlers, test runners) must not unmask errors. */
@@ -48,17 +34,14 @@ export function createMaskError(log: Logger) {
       return createGraphQLError(original.message, { path, extensions: { code: ErrorCode.BAD_USER_INPUT } });
     }
     // A valid token of a deleted account: its writes reference a user that is gone.
-    if (
-      original instanceof ForeignKeyIntegrityConstraintViolationError &&
-      original.constraint?.endsWith('_user_id_fkey')
-    ) {
+    if (isForeignKeyViolation(original, '_user_id_fkey')) {
       return createGraphQLError('The account of this token no longer exists', {
         path,
         extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
       });
     }
     // DB_STATEMENT_TIMEOUT_MS: PostgreSQL cancelled the statement. Retryable, like an outage.
-    if (original instanceof StatementTimeoutError) {
+    if (isStatementTimeout(original)) {
       log.warn({ err: original, path }, 'statement timeout');
       return createGraphQLError('The database did not answer in time; try again shortly', {
         path,

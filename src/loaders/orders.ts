@@ -10,19 +10,8 @@ import {
 } from '../db/queries/orders.ts';
 import { observedBatch } from '../observability/metrics.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
-import type { ColumnMap } from './projection.ts';
 
-export const ORDER_FIELD_COLUMNS: ColumnMap<OrderColumn> = {
-  orderDate: ['order_date'],
-  totalAmount: ['total_amount'],
-  items: ['items'],
-  rating: ['rating'],
-  simulated: ['is_simulation'],
-  createdAt: ['created_at'],
-  restaurant: ['restaurant_id'],
-};
-
-/** Orders by id, visible only to `viewerId` (null: nobody, and no statement is sent). */
+/** Orders by id (columns as the fields declare them: src/schema/types/order.ts), visible only to `viewerId` (null: nobody, and no statement is sent). */
 export function ordersById(db: Db, viewerId: string | null, maxBatchSize: number) {
   return new ProjectingLoader<OrderColumn, OrderRow>(
     'orders',

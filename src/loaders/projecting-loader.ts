@@ -8,6 +8,10 @@ import { observedBatch } from '../observability/metrics.ts';
  * columns in a single statement (so a level stays one statement even when
  * fragments ask for different fields). The cache key includes the column set, so
  * a cached row is never served for a column it did not read.
+ *
+ * Ours, not @pothos/plugin-dataloader's: that plugin keys a loader by id alone (`load(ids)` on
+ * a loadable object), so a key cannot carry the column set, and one batch cannot read the union
+ * of what different selections of the same type need in one tick.
  */
 export class ProjectingLoader<C extends string, R extends { id: string }> {
   private readonly loader: DataLoader<{ id: string; columns: readonly C[] }, R | null, string>;

@@ -16,7 +16,20 @@
  *   without. Weight pre-packing is off (below). `enableMemPattern: false`: memory patterns pre-plan fixed shapes, and every
  *   batch here has its own sequence length.
  */
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/**
+ * onnxruntime-node is imported with the first session, not at start: its native library and
+ * runtime are ~10 MB of RSS that a gateway which has not embedded anything yet (every request
+ * but search, with the in-process index already built) does not need.
+ */
+type Ort = typeof import('onnxruntime-node');
+let ort: Promise<Ort> | undefined;
+const loadOrt = () => {
+  ort ??= import('onnxruntime-node');
+  return ort;
+};
+
 import type { Encoded, WordPieceTokenizer } from './tokenizer.ts';
 
 export const DIMENSIONS = 384;
@@ -159,6 +172,7 @@ export class Embedder {
     const encoded = this.source.tokenizer.encode(texts, this.options.maxLength ?? 128);
     const session = await this.acquire();
     try {
+      const { Tensor } = await loadOrt();
       const dims = [encoded.batch, encoded.length];
       const feeds: Record<string, Tensor> = {
         input_ids: new Tensor('int64', encoded.inputIds, dims),
@@ -226,6 +240,7 @@ export class Embedder {
     };
     try {
       const model = await this.source.load();
+      const { InferenceSession } = await loadOrt();
       const session =
         typeof model === 'string'
           ? await InferenceSession.create(model, options)

@@ -7,7 +7,7 @@
  * (spans beyond it are dropped, not buffered without end). Sampling follows
  * `OTEL_TRACES_SAMPLER_ARG` (a ratio, default 1) and the caller's decision when a parent
  * exists. The provider is the plugin's own, not the global one: libraries that trace
- * through the global API (slonik) stay silent instead of exporting a trace per query.
+ * through the global API stay silent instead of exporting a trace per call.
  */
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from './logger.ts';

@@ -1,9 +1,12 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../context.ts';
 import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
+import FieldNeedsPlugin from './field-needs.ts';
 import { isIdString } from './pagination.ts';
+import { inputError } from './validation.ts';
 
 /** The node types and their id shape (bigint keys as decimal strings). */
 const NODE_TYPES = new Set(['Restaurant', 'Order', 'User']);
@@ -29,9 +32,19 @@ export const builder = new SchemaBuilder<{
    * `owner: userId`: the row belongs to a user this response may show (Context.owners).
    */
   AuthScopes: { authenticated: boolean; owner: string };
+  /**
+   * What every connection value carries besides edges and pageInfo (the relay plugin merges it
+   * into each connection's shape, so no cast reads it): the count behind `totalCount`, run only
+   * when that field is selected.
+   */
+  Connection: { count: () => Promise<number> };
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, RelayPlugin],
+  // ValidationPlugin: mutation inputs' rules at their argument (src/schema/validation.ts); listed
+  // before RelayPlugin so that global ids are decoded (or refused) before the rules see them.
+  // FieldNeedsPlugin: `select` and `cost` at the field (src/schema/field-needs.ts).
+  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin, FieldNeedsPlugin],
+  validation: { validationError: inputError },
   scopeAuth: {
     authScopes: (ctx) => ({
       authenticated: ctx.viewer !== null,

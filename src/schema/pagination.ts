@@ -1,13 +1,17 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { badUserInput } from '../errors.ts';
-import { selectedFieldNames } from '../loaders/projection.ts';
+import { selectedFieldNames } from './projection.ts';
 import { textProblem } from './validation.ts';
 
 /**
  * Validates a `first` (a connection's page against `MAX_PAGE_SIZE`, a list's against its own
  * bound). 0 is a valid, empty page, as Relay's connection rules allow; negative is refused.
  * @throws BAD_USER_INPUT with `{ argument, value, limit }` when out of range.
+ *
+ * Ours, not a @pothos/plugin-validation rule: a connection's bound is MAX_PAGE_SIZE, configuration
+ * that reaches the resolver through the context, while a plugin rule is a schema built once at
+ * import that sees only the argument's value; one check for every `first` rather than two kinds.
  */
 export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const value = first ?? fallback;
@@ -68,14 +72,14 @@ export const IsoTimestamp = z.string().refine((s) => {
 
 /**
  * A connection value from a keyset query that read `first + 1` rows (the extra row
- * only tells `hasNextPage`). `extra` carries what `totalCount` needs.
+ * only tells `hasNextPage`). `count` is what `totalCount` runs, when selected.
  */
-export function connectionFromRows<R, E extends object>(
+export function connectionFromRows<R>(
   rows: readonly R[],
   first: number,
   hasPreviousPage: boolean,
   cursorOf: (row: R) => string,
-  extra: E,
+  count: () => Promise<number>,
 ) {
   const page = rows.slice(0, first);
   // Cursors are encoded only when selected (a getter): most clients read endCursor alone.
@@ -87,7 +91,7 @@ export function connectionFromRows<R, E extends object>(
   }));
   const at = (row: R | undefined) => (row === undefined ? null : cursorOf(row));
   return {
-    ...extra,
+    count,
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,

@@ -1,8 +1,12 @@
 /**
- * Mutation input rules (zod), checked before any SQL. A broken rule is BAD_USER_INPUT
- * whose message and `extensions.field` name the input field (`items[2].quantity`).
+ * Mutation input rules (zod), checked before any SQL by @pothos/plugin-validation: each
+ * mutation's `input` argument declares its rules (`t.arg({ … }).validate(CreateOrderRules)`) and
+ * the resolver receives the parsed value. A broken rule is BAD_USER_INPUT whose message and
+ * `extensions.field` name the input field (`items[2].quantity`): `inputError`, the plugin's
+ * `validationError` (src/schema/builder.ts).
  */
 import { z } from 'zod';
+import { PRICE_RANGES } from '../db/queries/restaurants.ts';
 import { badUserInput } from '../errors.ts';
 
 // A UTF-16 surrogate without its pair: JSON can carry one (`"\\ud800"`), UTF-8 cannot.
@@ -79,6 +83,8 @@ const Money = z
 
 export const CreateOrderRules = z
   .object({
+    // A global id the relay plugin has already decoded (and refused when it is not a Restaurant's).
+    restaurantId: z.object({ typename: z.string(), id: z.string() }),
     items: z
       .array(
         z.object({
@@ -126,20 +132,28 @@ export const TastePreferencesRules = z.object({
     .min(1, 'must name at least 1 cuisine')
     .max(5, 'must name at most 5 cuisines')
     .refine((list) => new Set(list.map((c) => c.toLowerCase())).size === list.length, 'must not repeat a cuisine'),
+  priceRange: z.enum(PRICE_RANGES).nullish(),
 });
 
 function fieldPath(path: readonly (string | number)[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
+/** A Standard Schema failure, as the validation plugin hands it over (its issue paths start with the argument). */
+type ValidationFailure = {
+  readonly issues: readonly {
+    readonly message: string;
+    readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+  }[];
+};
+
 /**
- * Parses `value` (a mutation's `input`) with `rules`.
- * @throws BAD_USER_INPUT naming the first broken field
+ * The validation plugin's `validationError`: BAD_USER_INPUT naming the first broken field, its
+ * path inside the argument (`input.items[2].quantity` → `items[2].quantity`).
  */
-export function validate<S extends z.ZodTypeAny>(rules: S, value: unknown): z.output<S> {
-  const parsed = rules.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = fieldPath(issue.path);
-  throw badUserInput(`${field || 'input'}: ${issue.message}`, { field });
+export function inputError(failure: ValidationFailure) {
+  const issue = failure.issues[0]!;
+  const [argument, ...path] = (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+  const field = fieldPath(path.map((p) => (typeof p === 'number' ? p : String(p))));
+  return badUserInput(`${field || String(argument ?? 'input')}: ${issue.message}`, { field });
 }

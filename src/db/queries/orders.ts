@@ -21,17 +21,8 @@ export const OrderRow = z
   .required({ id: true, user_id: true });
 export type OrderRow = z.infer<typeof OrderRow>;
 export type OrderColumn = keyof OrderRow;
-export const ORDER_COLUMNS: readonly OrderColumn[] = [
-  'id',
-  'user_id',
-  'restaurant_id',
-  'order_date',
-  'total_amount',
-  'items',
-  'rating',
-  'is_simulation',
-  'created_at',
-];
+/** The row's columns, in its order: what `columnList` accepts (and what a write returns). */
+export const ORDER_COLUMNS: readonly OrderColumn[] = OrderRow.keyof().options;
 
 /** The orders with these ids that belong to `ownerId`; another user's order is indistinguishable from a missing one. */
 export function selectOrdersByIdsForOwner(

@@ -21,16 +21,8 @@ export const RestaurantRow = z
   .required({ id: true });
 export type RestaurantRow = z.infer<typeof RestaurantRow>;
 export type RestaurantColumn = Exclude<keyof RestaurantRow, never>;
-export const RESTAURANT_COLUMNS: readonly RestaurantColumn[] = [
-  'id',
-  'name',
-  'cuisine_type',
-  'description',
-  'rating',
-  'price_range',
-  'location',
-  'created_at',
-];
+/** The row's columns, in its order: what `columnList` accepts. */
+export const RESTAURANT_COLUMNS: readonly RestaurantColumn[] = RestaurantRow.keyof().options;
 
 /** Reads the given columns of the restaurants with these ids (in no particular order). */
 export function selectRestaurantsByIds(db: Db, ids: readonly string[], columns: readonly RestaurantColumn[]) {

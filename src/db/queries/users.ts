@@ -10,7 +10,7 @@ export const UserRow = z
   .required({ id: true });
 export type UserRow = z.infer<typeof UserRow>;
 export type UserColumn = keyof UserRow;
-export const USER_COLUMNS: readonly UserColumn[] = ['id', 'email', 'name', 'created_at'];
+export const USER_COLUMNS: readonly UserColumn[] = UserRow.keyof().options;
 
 export function selectUsersByIds(db: Db, ids: readonly string[], columns: readonly UserColumn[]) {
   return db.any(sql.type(UserRow)`/* usersByIds */

@@ -1,7 +1,9 @@
 import type { Context } from '../../context.ts';
+import type { UserRow } from '../../db/queries/users.ts';
 import { builder } from '../builder.ts';
-import { LoginRules, RegisterRules, validate } from '../validation.ts';
-import { User, userColumns } from './user.ts';
+import { projectedColumns } from '../projection.ts';
+import { LoginRules, RegisterRules } from '../validation.ts';
+import { User } from './user.ts';
 
 type AuthPayloadShape = { token: string; userId: string };
 
@@ -12,7 +14,7 @@ export const AuthPayload = builder.objectRef<AuthPayloadShape>('AuthPayload').im
     user: t.field({
       type: User,
       resolve: async (p, _args, ctx, info) => {
-        const user = await ctx.loaders.usersById.load(p.userId, userColumns(info, ['User']));
+        const user = await ctx.loaders.usersById.load(p.userId, projectedColumns<UserRow>(info, 'User'));
         if (!user) throw new Error(`user ${p.userId} vanished after signing in`);
         return user;
       },
@@ -47,9 +49,8 @@ builder.mutationFields((t) => ({
     description:
       'Creates an account and signs it in. Registrations are limited per client address and in total ' +
       '(REGISTER_ADDRESS_LIMIT, REGISTER_GLOBAL_LIMIT): past a limit, RATE_LIMITED with retryAfter.',
-    args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      signedIn(ctx, await ctx.accounts.register(validate(RegisterRules, input), ctx.clientAddress)),
+    args: { input: t.arg({ type: RegisterInput, required: true }).validate(RegisterRules) },
+    resolve: async (_root, { input }, ctx) => signedIn(ctx, await ctx.accounts.register(input, ctx.clientAddress)),
   }),
   login: t.field({
     type: AuthPayload,
@@ -57,8 +58,7 @@ builder.mutationFields((t) => ({
       'Signs in. Unknown email and wrong password fail alike (UNAUTHENTICATED); ' +
       '10 attempts per email or client address in 15 minutes block further ones (RATE_LIMITED; a success ' +
       'gives its attempt back). Too many sign-ins at once: OVERLOADED with retryAfter.',
-    args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      signedIn(ctx, await ctx.accounts.login(validate(LoginRules, input), ctx.clientAddress)),
+    args: { input: t.arg({ type: LoginInput, required: true }).validate(LoginRules) },
+    resolve: async (_root, { input }, ctx) => signedIn(ctx, await ctx.accounts.login(input, ctx.clientAddress)),
   }),
 }));

@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { CreateOrderRules, validate } from '../validation.ts';
+import { CreateOrderRules } from '../validation.ts';
 import { viewerId } from '../viewer.ts';
 import { Order } from './order.ts';
 import { Restaurant } from './restaurant.ts';
@@ -31,20 +31,18 @@ builder.mutationFields((t) => ({
     type: Order,
     authScopes: { authenticated: true },
     description: 'Places an order for the signed-in user, in one statement.',
-    args: { input: t.arg({ type: CreateOrderInput, required: true }) },
-    resolve: (_root, { input }, ctx) => {
-      const valid = validate(CreateOrderRules, input);
-      return ctx.orders.create({
+    args: { input: t.arg({ type: CreateOrderInput, required: true }).validate(CreateOrderRules) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.orders.create({
         userId: viewerId(ctx),
         restaurantId: input.restaurantId.id,
-        orderDate: valid.orderDate ?? null,
-        totalAmount: valid.totalAmount,
-        items: valid.items,
-        rating: valid.rating ?? null,
-        simulated: valid.simulated ?? false,
-        idempotencyKey: valid.idempotencyKey ?? null,
-      });
-    },
+        orderDate: input.orderDate ?? null,
+        totalAmount: input.totalAmount,
+        items: input.items,
+        rating: input.rating ?? null,
+        simulated: input.simulated ?? false,
+        idempotencyKey: input.idempotencyKey ?? null,
+      }),
   }),
   rateOrder: t.field({
     type: Order,

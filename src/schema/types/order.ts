@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { OrderRow } from '../../db/queries/orders.ts';
-import { ORDER_FIELD_COLUMNS } from '../../loaders/orders.ts';
-import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
 import { builder } from '../builder.ts';
+import { columnOf, must } from '../field-needs.ts';
 import { IdString, IsoTimestamp } from '../pagination.ts';
-import { Restaurant, restaurantColumns } from './restaurant.ts';
+import { projectedColumns } from '../projection.ts';
+import { loadRestaurant, Restaurant } from './restaurant.ts';
 
 type OrderItemShape = { name: string; quantity: number; price: number };
 
@@ -18,40 +18,30 @@ export const OrderItem = builder.objectRef<OrderItemShape>('OrderItem').implemen
 
 export const Order = builder.objectRef<OrderRow>('Order');
 
-/** Columns an `Order` selection needs; `id` and `user_id` always (keys and the owner check). */
-export function orderColumns(...args: Parameters<typeof selectedFieldNames>) {
-  return columnsFor(selectedFieldNames(...args), ORDER_FIELD_COLUMNS, ['id', 'user_id']);
-}
+const column = columnOf<OrderRow>();
 
 builder.node(Order, {
+  // The key and the owner (the scope below checks it) are always read; each field declares its own.
+  select: ['id', 'user_id'],
   id: { resolve: (o) => o.id },
   // Only the owner sees an order; the loaders also filter by owner in SQL (a foreign row never loads).
   authScopes: (o) => ({ owner: o.user_id }),
   // Scoped to the viewer in SQL: another user's order loads as null, exactly like a missing one.
-  loadWithoutCache: (id, ctx, info) => ctx.loaders.ordersById.load(id, orderColumns(info, ['Order', 'Node'])),
+  loadWithoutCache: (id, ctx, info) => ctx.loaders.ordersById.load(id, projectedColumns<OrderRow>(info, 'Order')),
   fields: (t) => ({
-    orderDate: t.field({ type: 'DateTime', resolve: (o) => must(o.order_date, 'order_date') }),
-    totalAmount: t.float({ resolve: (o) => must(o.total_amount, 'total_amount') }),
-    items: t.field({ type: [OrderItem], resolve: (o) => must(o.items, 'items') }),
-    rating: t.int({ nullable: true, resolve: (o) => must(o.rating, 'rating') }),
-    simulated: t.boolean({ resolve: (o) => must(o.is_simulation, 'is_simulation') }),
-    createdAt: t.field({ type: 'DateTime', resolve: (o) => must(o.created_at, 'created_at') }),
+    orderDate: t.field({ type: 'DateTime', ...column('order_date') }),
+    totalAmount: t.float(column('total_amount')),
+    items: t.field({ type: [OrderItem], ...column('items') }),
+    rating: t.int({ nullable: true, ...column('rating') }),
+    simulated: t.boolean(column('is_simulation')),
+    createdAt: t.field({ type: 'DateTime', ...column('created_at') }),
     restaurant: t.field({
       type: Restaurant,
-      resolve: async (o, _args, ctx, info) => {
-        const row = await ctx.loaders.restaurantsById.load(
-          must(o.restaurant_id, 'restaurant_id'),
-          restaurantColumns(info, ['Restaurant']),
-        );
-        // orders.restaurant_id is a foreign key: a miss is a bug, not user input.
-        if (!row) throw new Error(`order ${o.id} references a missing restaurant`);
-        return row;
-      },
+      select: ['restaurant_id'],
+      resolve: (o, _args, ctx, info) => loadRestaurant(ctx, must(o.restaurant_id, 'restaurant_id'), info),
     }),
   }),
 });
-
-export type OrderPage = { userId: string };
 
 export const OrderConnection = builder.connectionObject(
   {
@@ -59,8 +49,9 @@ export const OrderConnection = builder.connectionObject(
     name: 'OrderConnection',
     fields: (t) => ({
       totalCount: t.int({
+        cost: 10,
         description: "The user's orders (a separate count, run only when selected).",
-        resolve: (conn, _args, ctx) => ctx.loaders.orderCountByUserId.load((conn as unknown as OrderPage).userId),
+        resolve: (conn) => conn.count(),
       }),
     }),
   },

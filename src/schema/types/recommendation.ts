@@ -3,7 +3,7 @@ import { MAX_RECOMMENDATIONS } from '../../recommend/engine.ts';
 import { builder } from '../builder.ts';
 import { pageSize } from '../pagination.ts';
 import { viewerId } from '../viewer.ts';
-import { Restaurant, referencedRestaurant } from './restaurant.ts';
+import { loadRestaurant, Restaurant } from './restaurant.ts';
 
 type RecommendationShape = RecommendationItem & { generatedAt: string };
 
@@ -12,7 +12,7 @@ export const Recommendation = builder.objectRef<RecommendationShape>('Recommenda
   fields: (t) => ({
     restaurant: t.field({
       type: Restaurant,
-      resolve: (r, _args, ctx, info) => referencedRestaurant(ctx, r.restaurantId, info),
+      resolve: (r, _args, ctx, info) => loadRestaurant(ctx, r.restaurantId, info),
     }),
     score: t.exposeFloat('score'),
     insight: t.exposeString('insight'),
@@ -25,7 +25,7 @@ export const ChefChoice = builder.objectRef<ChefChoiceResult>('ChefChoice').impl
   fields: (t) => ({
     restaurant: t.field({
       type: Restaurant,
-      resolve: (c, _args, ctx, info) => referencedRestaurant(ctx, c.restaurantId, info),
+      resolve: (c, _args, ctx, info) => loadRestaurant(ctx, c.restaurantId, info),
     }),
     score: t.exposeFloat('score'),
     explanation: t.exposeString('explanation'),
@@ -37,6 +37,7 @@ export const ChefChoice = builder.objectRef<ChefChoiceResult>('ChefChoice').impl
 builder.queryFields((t) => ({
   recommendations: t.field({
     type: [Recommendation],
+    cost: 100,
     authScopes: { authenticated: true },
     description:
       `Restaurants for the signed-in user (first: 0–${MAX_RECOMMENDATIONS}), best first; cached per user until ` +
@@ -52,6 +53,7 @@ builder.queryFields((t) => ({
   chefChoice: t.field({
     type: ChefChoice,
     nullable: true,
+    cost: 100,
     authScopes: { authenticated: true },
     description: "The chef's pick for the signed-in user; a top-rated pick for a new user.",
     args: { refresh: t.arg.boolean({ defaultValue: false }) },

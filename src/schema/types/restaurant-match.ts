@@ -4,7 +4,7 @@ import { searchRestaurants } from '../../recommend/search.ts';
 import { builder } from '../builder.ts';
 import { pageSize } from '../pagination.ts';
 import { textArgument } from '../validation.ts';
-import { Restaurant, referencedRestaurant } from './restaurant.ts';
+import { loadRestaurant, Restaurant } from './restaurant.ts';
 
 type MatchShape = { restaurantId: string; score: number };
 
@@ -15,7 +15,7 @@ export const RestaurantMatch = builder.objectRef<MatchShape>('RestaurantMatch').
   fields: (t) => ({
     restaurant: t.field({
       type: Restaurant,
-      resolve: (m, _args, ctx, info) => referencedRestaurant(ctx, m.restaurantId, info),
+      resolve: (m, _args, ctx, info) => loadRestaurant(ctx, m.restaurantId, info),
     }),
     score: t.exposeFloat('score', {
       description:
@@ -27,6 +27,7 @@ export const RestaurantMatch = builder.objectRef<MatchShape>('RestaurantMatch').
 builder.queryFields((t) => ({
   searchRestaurants: t.field({
     type: [RestaurantMatch],
+    cost: 100,
     description: `Search by words and meaning: full-text matches (name, cuisine, location, description; misspellings too) fused with the restaurants whose embedding is closest to the text's; best first (text: 1–${MAX_TEXT} characters; first: 0–${MAX_MATCHES}). A text without a letter or digit finds nothing.`,
     args: { text: t.arg.string({ required: true }), first: t.arg.int({ defaultValue: 10 }) },
     resolve: async (_root, args, ctx) => {

@@ -5,7 +5,6 @@ import {
   countRestaurants,
   RESTAURANT_ORDER_KEYS,
   RESTAURANT_ORDERS,
-  type RestaurantColumn,
   type RestaurantFilter,
   type RestaurantOrder,
   type RestaurantRow,
@@ -13,11 +12,10 @@ import {
   selectRestaurantSearchPage,
 } from '../../db/queries/restaurants.ts';
 import { badUserInput, notFound } from '../../errors.ts';
-import { columnsFor, must, selectedFieldNames } from '../../loaders/projection.ts';
-import { RESTAURANT_FIELD_COLUMNS } from '../../loaders/restaurants.ts';
 import { lexicalQuery } from '../../recommend/lexical.ts';
 import { cuisineList } from '../../recommend/search.ts';
 import { builder } from '../builder.ts';
+import { columnOf, must } from '../field-needs.ts';
 import {
   connectionFromRows,
   decodeCursor,
@@ -27,6 +25,7 @@ import {
   pageSize,
   selectsPage,
 } from '../pagination.ts';
+import { projectedColumns } from '../projection.ts';
 import { textArgument } from '../validation.ts';
 
 export const PriceRange = builder.enumType('PriceRange', {
@@ -40,25 +39,25 @@ export const RestaurantOrderEnum = builder.enumType('RestaurantOrder', {
 
 export const Restaurant = builder.objectRef<RestaurantRow>('Restaurant');
 
-/** Columns a `Restaurant` selection needs, read from the resolve info (fragments included). */
-export function restaurantColumns(...args: Parameters<typeof selectedFieldNames>) {
-  return columnsFor(selectedFieldNames(...args), RESTAURANT_FIELD_COLUMNS, ['id']);
-}
+const column = columnOf<RestaurantRow>();
 
 builder.node(Restaurant, {
+  // Every read includes the key; each field below declares the columns it reads (`select`).
+  select: ['id'],
   id: { resolve: (r) => r.id },
-  loadWithoutCache: (id, ctx, info) =>
-    ctx.loaders.restaurantsById.load(id, restaurantColumns(info, ['Restaurant', 'Node'])),
+  loadWithoutCache: (id, ctx, info) => loadRestaurant(ctx, id, info),
   fields: (t) => ({
-    name: t.string({ resolve: (r) => must(r.name, 'name') }),
-    cuisineType: t.string({ resolve: (r) => must(r.cuisine_type, 'cuisine_type') }),
-    description: t.string({ nullable: true, resolve: (r) => must(r.description, 'description') }),
-    rating: t.float({ resolve: (r) => must(r.rating, 'rating') }),
-    priceRange: t.field({ type: PriceRange, nullable: true, resolve: (r) => must(r.price_range, 'price_range') }),
-    location: t.string({ nullable: true, resolve: (r) => must(r.location, 'location') }),
-    createdAt: t.field({ type: 'DateTime', resolve: (r) => must(r.created_at, 'created_at') }),
+    name: t.string(column('name')),
+    cuisineType: t.string(column('cuisine_type')),
+    description: t.string({ nullable: true, ...column('description') }),
+    rating: t.float(column('rating')),
+    priceRange: t.field({ type: PriceRange, nullable: true, ...column('price_range') }),
+    location: t.string({ nullable: true, ...column('location') }),
+    createdAt: t.field({ type: 'DateTime', ...column('created_at') }),
     similar: t.field({
       type: [Restaurant],
+      select: [],
+      cost: 20,
       description: `The closest restaurants by embedding (cosine), best first; first: 0–${MAX_SIMILAR}.`,
       args: { first: t.arg.int({ defaultValue: 5 }) },
       resolve: async (r, args, ctx, info) => {
@@ -68,7 +67,7 @@ builder.node(Restaurant, {
         return loadRestaurants(
           ctx,
           matches.map((m) => m.id),
-          restaurantColumns(info, ['Restaurant']),
+          info,
         );
       },
     }),
@@ -77,20 +76,24 @@ builder.node(Restaurant, {
 
 const MAX_SIMILAR = 20;
 
-/** One restaurant an object refers to (a recommendation, a match), read with the columns `info` selects. */
-export async function referencedRestaurant(ctx: Context, id: string, info: GraphQLResolveInfo): Promise<RestaurantRow> {
-  const [row] = await loadRestaurants(ctx, [id], restaurantColumns(info, ['Restaurant']));
-  if (!row) throw new Error(`restaurant ${id} is referenced but missing`);
+/**
+ * The one way to read a restaurant by id (Query.restaurant, node, Order.restaurant, a
+ * recommendation's or a match's restaurant): the batched projecting loader, with the columns
+ * `info` selects. One rule for a missing row: NOT_FOUND ("Restaurant not found"), whether the id
+ * came from the client or from a row that refers to it (every such field is non-null).
+ */
+export async function loadRestaurant(ctx: Context, id: string, info: GraphQLResolveInfo): Promise<RestaurantRow> {
+  const row = await ctx.loaders.restaurantsById.load(id, projectedColumns<RestaurantRow>(info, 'Restaurant'));
+  if (!row) throw notFound('Restaurant');
   return row;
 }
 
-/** Restaurants by id through the batched loader, in the given order; ids that vanished are skipped. */
-export async function loadRestaurants(ctx: Context, ids: readonly string[], columns: readonly RestaurantColumn[]) {
+/** The same read for a list of ids, in their order: a list (similar) leaves out the ids whose row is gone. */
+async function loadRestaurants(ctx: Context, ids: readonly string[], info: GraphQLResolveInfo) {
+  const columns = projectedColumns<RestaurantRow>(info, 'Restaurant');
   const rows = await Promise.all(ids.map((id) => ctx.loaders.restaurantsById.load(id, columns)));
-  return rows.filter((row): row is RestaurantRow => row !== null && row !== undefined);
+  return rows.filter((row): row is RestaurantRow => row !== null);
 }
-
-type RestaurantPage = { filter: RestaurantFilter };
 
 const RestaurantConnection = builder.connectionObject(
   {
@@ -98,8 +101,9 @@ const RestaurantConnection = builder.connectionObject(
     name: 'RestaurantConnection',
     fields: (t) => ({
       totalCount: t.int({
+        cost: 10,
         description: 'Restaurants matching the filters (a separate count, run only when selected).',
-        resolve: (conn, _args, ctx) => countRestaurants(ctx.db, (conn as unknown as RestaurantPage).filter),
+        resolve: (conn) => conn.count(),
       }),
     }),
   },
@@ -151,11 +155,7 @@ builder.queryFields((t) => ({
     type: Restaurant,
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: [Restaurant] }) },
-    resolve: async (_root, args, ctx, info) => {
-      const row = await ctx.loaders.restaurantsById.load(args.id.id, restaurantColumns(info, ['Restaurant']));
-      if (!row) throw notFound('Restaurant');
-      return row;
-    },
+    resolve: (_root, args, ctx, info) => loadRestaurant(ctx, args.id.id, info),
   }),
 
   restaurants: t.field({
@@ -175,17 +175,13 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx, info) => {
       const first = pageSize(args.first, 20, ctx.limits.maxPageSize);
       const filter = restaurantFilter(args);
-      const page: RestaurantPage = { filter };
+      const count = () => countRestaurants(ctx.db, filter);
       const search = filter.search;
       if (search && args.orderBy == null) {
         const kind = 'restaurants:RELEVANCE';
         const after = args.after ? decodeCursor(args.after, kind, RELEVANCE_CURSOR) : null;
-        if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
-        const columns = columnsFor(
-          selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE),
-          RESTAURANT_FIELD_COLUMNS,
-          ['id'],
-        );
+        if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, count);
+        const columns = projectedColumns<RestaurantRow>(info, 'Restaurant', EDGE_NODE);
         const rows = await selectRestaurantSearchPage(ctx.db, {
           filter: { ...filter, search },
           after,
@@ -193,25 +189,21 @@ builder.queryFields((t) => ({
           columns,
         });
         const cursorOf = (row: (typeof rows)[number]) => encodeCursor(kind, [row.search_score, row.id]);
-        return connectionFromRows(rows, first, after !== null, cursorOf, page);
+        return connectionFromRows(rows, first, after !== null, cursorOf, count);
       }
       const order = args.orderBy ?? 'RATING_DESC';
       const kind = `restaurants:${order}`;
       const after = args.after ? decodeCursor(args.after, kind, CURSOR_VALUES[order]) : null;
-      if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, page);
+      if (!selectsPage(info, 'RestaurantConnection')) return connectionFromRows([], 0, false, String, count);
       const keyColumns = RESTAURANT_ORDER_KEYS[order];
-      const columns = columnsFor(
-        selectedFieldNames(info, ['Restaurant', 'Node'], EDGE_NODE),
-        RESTAURANT_FIELD_COLUMNS,
-        ['id', ...keyColumns],
-      );
+      const columns = projectedColumns<RestaurantRow>(info, 'Restaurant', EDGE_NODE, keyColumns);
       const rows = await selectRestaurantPage(ctx.db, { filter, order, after, limit: first + 1, columns });
       const cursorOf = (row: RestaurantRow) =>
         encodeCursor(
           kind,
           keyColumns.map((c) => must(row[c], c)),
         );
-      return connectionFromRows(rows, first, after !== null, cursorOf, page);
+      return connectionFromRows(rows, first, after !== null, cursorOf, count);
     },
   }),
 

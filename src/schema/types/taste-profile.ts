@@ -1,6 +1,6 @@
 import type { TasteProfileRow } from '../../db/queries/preferences.ts';
 import { builder } from '../builder.ts';
-import { TastePreferencesRules, validate } from '../validation.ts';
+import { TastePreferencesRules } from '../validation.ts';
 import { viewerId } from '../viewer.ts';
 import { PriceRange } from './restaurant.ts';
 import { User } from './user.ts';
@@ -39,6 +39,7 @@ builder.objectField(User, 'tasteProfile', (t) =>
   t.field({
     type: TasteProfile,
     nullable: true,
+    select: [],
     resolve: (user, _args, ctx) => ctx.loaders.tasteProfilesByUserId.load(user.id),
   }),
 );
@@ -55,11 +56,10 @@ builder.mutationFields((t) => ({
     type: TasteProfile,
     authScopes: { authenticated: true },
     description: "Onboarding: saves the signed-in user's cuisines and price range (replacing earlier choices).",
-    args: { input: t.arg({ type: TastePreferencesInput, required: true }) },
+    args: { input: t.arg({ type: TastePreferencesInput, required: true }).validate(TastePreferencesRules) },
     resolve: async (_root, { input }, ctx) => {
       const userId = viewerId(ctx);
-      const { cuisines } = validate(TastePreferencesRules, input);
-      await ctx.preferences.set(userId, { cuisines, priceRange: input.priceRange ?? null });
+      await ctx.preferences.set(userId, { cuisines: input.cuisines, priceRange: input.priceRange ?? null });
       return ctx.loaders.tasteProfilesByUserId.clear(userId).load(userId);
     },
   }),
