@@ -1,16 +1,20 @@
 /**
- * What the benchmarks (bench/run.ts, bench/ml.ts, bench/flood.ts) share: the admin connection and scratch
- * databases, child-process tracking with cleanup on SIGINT/SIGTERM/SIGHUP and at exit, /proc readings
- * (memory, CPU time), compiling the servers (tsconfig.bench.json → dist-bench/) and starting/stopping
- * `dist-bench/bench/server-process.js`.
+ * What the benchmarks (bench/run.ts, bench/ml.ts, bench/flood.ts, bench/profile.ts) share: the admin
+ * connection and scratch databases, child-process tracking with cleanup on SIGINT/SIGTERM/SIGHUP and at exit,
+ * /proc readings (memory, CPU time), the production gateway (`npm run build`, `node dist/migrate.js`,
+ * `node dist/server.js` as fly.toml runs it) and the peers (tsconfig.bench.json → dist-bench/: the naive set,
+ * PostGraphile, the SQL floor).
  *
  * Cleanup: every child started here (or passed to `trackChild`) is killed, and every registered cleanup
  * (scratch databases, wire counters) runs, when `cleanup()` is called, on a signal (then the process exits
- * with 130), and children are SIGKILLed at the latest when the process exits. Children also stop by
- * themselves when their stdin closes, so none outlives the bench.
+ * with 130), and children are SIGKILLed at the latest when the process exits. The peers also stop by
+ * themselves when their stdin closes; the production gateway does not read stdin (as in production), so a
+ * bench killed with SIGKILL can leave it running: then `kill` its pid (it prints none; `ps` shows
+ * `node dist/server.js`).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import pg from 'pg';
 
 /** The PostgreSQL admin URL scratch databases are created with. */
@@ -183,7 +187,153 @@ export const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 // ---------------------------------------------------------------------------------------------
-// Servers
+// The production gateway: `npm run build` output, run as fly.toml and the Dockerfile run it.
+
+/** A free TCP port of 127.0.0.1 (the kernel's pick; closed again before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** `npm run build` (tsc -p tsconfig.build.json + the migrations and assets) → dist/. */
+export function buildProduction() {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** The variables of this process a production gateway inherits: the system's, nothing of the app's. */
+const SYSTEM_VARS = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
+
+/**
+ * The production environment: the Dockerfile's ENV and fly.toml's [env] (NODE_ENV, MEMORY_SOFT_LIMIT_MB,
+ * NODE_OPTIONS' heap limit, CLIENT_IP_HEADER, PERSISTED_OPERATIONS, METRICS_PORT) with the secrets
+ * (DATABASE_URL, JWT_SECRET); PORT and METRICS_PORT free ports, HOST 127.0.0.1 (the bench's traffic stays
+ * local; the image's 0.0.0.0 would change nothing else). Everything else is src/config.ts's defaults:
+ * LOG_LEVEL info (one JSON line per request), no Redis, no MODEL_PATH (the offline encoder), no tracing.
+ */
+export function productionEnv(
+  dbUrl: string,
+  jwtSecret: string,
+  ports: { port: number; metricsPort: number },
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of SYSTEM_VARS) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(ports.port),
+    METRICS_PORT: String(ports.metricsPort),
+    MEMORY_SOFT_LIMIT_MB: '700',
+    NODE_OPTIONS: '--max-old-space-size=448',
+    CLIENT_IP_HEADER: 'Fly-Client-IP',
+    PERSISTED_OPERATIONS: 'allow',
+    DATABASE_URL: dbUrl,
+    JWT_SECRET: jwtSecret,
+  };
+}
+
+/** `NODE_ENV=production DATABASE_URL=… node dist/migrate.js`, as fly.toml's release_command (no JWT_SECRET). */
+export function migrateProduction(dbUrl: string) {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of SYSTEM_VARS) if (process.env[k] !== undefined) env[k] = process.env[k];
+  execFileSync(process.execPath, ['dist/migrate.js'], {
+    env: { ...env, NODE_ENV: 'production', DATABASE_URL: dbUrl },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 120_000,
+  });
+}
+
+/**
+ * Starts `node [nodeArgs] dist/server.js` (built by `buildProduction`) with `productionEnv` (plus `env`) and
+ * waits until GET /ready answers 200. Its stdout (a JSON log line per request) and stderr are read and
+ * dropped but for a tail kept for error messages. `loopDelay()` reads prom-client's event-loop delay from
+ * /metrics on the metrics port (reset at each scrape: the delay since the previous one).
+ */
+export async function startProductionGateway(
+  dbUrl: string,
+  jwtSecret: string,
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Server> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
+  const proc = trackChild(
+    spawn(process.execPath, [...(opts.nodeArgs ?? []), 'dist/server.js'], {
+      env: { ...productionEnv(dbUrl, jwtSecret, { port, metricsPort }), ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  let tail = '';
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-8_000);
+  };
+  // Warnings and errors (pino level ≥ 40) counted by message: the tail holds only the last requests' lines.
+  const notable: Record<string, number> = {};
+  let partial = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    keep(d);
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!.slice(-100_000);
+    for (const line of lines) {
+      const level = /"level":(\d+)/.exec(line);
+      if (!level || Number(level[1]) < 40) continue;
+      const msg = /"msg":"([^"]{0,120})/.exec(line)?.[1] ?? '?';
+      notable[msg] = (notable[msg] ?? 0) + 1;
+    }
+  });
+  proc.stderr!.on('data', keep);
+  const origin = `http://127.0.0.1:${port}`;
+  const metricsOrigin = `http://127.0.0.1:${metricsPort}`;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`the gateway exited (${proc.signalCode ?? proc.exitCode}) before it was ready:\n${tail}`);
+      }
+      const ok = await fetch(`${origin}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) {
+        throw new Error(`the gateway did not answer /ready with 200 within ${timeoutMs / 1000} s:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  const loopDelay = async (ms = 30_000): Promise<LoopDelay> => {
+    const text = await fetch(`${metricsOrigin}/metrics`, { signal: AbortSignal.timeout(ms) }).then((r) => r.text());
+    const value = (name: string) => {
+      const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text);
+      return m ? Math.round(Number(m[1]) * 1e5) / 100 : Number.NaN;
+    };
+    return { p50: value('p50'), p99: value('p99'), max: value('max') };
+  };
+  return {
+    kind: 'gateway',
+    proc,
+    pid: proc.pid!,
+    url: `${origin}/graphql`,
+    origin,
+    metricsOrigin,
+    output: () => tail,
+    warnings: () => ({ ...notable }),
+    loopDelay,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The naive set
 
 /**
  * Compiles the servers and scripts (tsconfig.bench.json → dist-bench/) and copies what tsc does not: the
@@ -202,21 +352,15 @@ export function compileServers() {
   }
 }
 
-/**
- * The environment a benchmarked server gets on top of the bench's own: production, and the README's
- * defaults for backpressure, cost and the pool, whatever the shell exported. The caller's `env` wins.
- */
-export const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
-  NODE_ENV: 'production',
-  MAX_CONCURRENT_REQUESTS: '15',
-  MAX_QUEUED_REQUESTS: '50',
-  QUEUE_TIMEOUT_MS: '2000',
-  MEMORY_SOFT_LIMIT_MB: '700',
-  MAX_COST: '5000',
-  DB_POOL_MAX: '4',
+/** The benchmarked servers: the production gateway, and the peers of bench/naive-server.ts etc. */
+export type ServerKind = 'gateway' | PeerKind;
+/** The peers, each `node dist-bench/bench/<file>.js` printing `READY <port>`. */
+export type PeerKind = 'naive' | 'postgraphile' | 'floor';
+const PEER_ENTRIES: Record<PeerKind, string[]> = {
+  naive: ['dist-bench/bench/naive-server.js'],
+  postgraphile: ['dist-bench/bench/postgraphile-server.js'],
+  floor: ['dist-bench/bench/sql-floor-server.js'],
 };
-
-export type ServerKind = 'gateway' | 'naive';
 export type Server = {
   kind: ServerKind;
   proc: ChildProcess;
@@ -225,35 +369,37 @@ export type Server = {
   url: string;
   /** http://127.0.0.1:<port> */
   origin: string;
+  /** the gateway's metrics listener (METRICS_PORT): /metrics and the detailed /health */
+  metricsOrigin?: string;
   /** the last lines the server wrote (stdout and stderr), for error messages */
   output(): string;
-  /**
-   * The event-loop delay (ms) since the previous call or the start, measured inside the server (SIGUSR2): it
-   * answers once its loop is free. Rejects after `timeoutMs`.
-   */
-  loopDelay(timeoutMs?: number): Promise<LoopDelay>;
+  /** the gateway's log lines at warn and above so far, counted by message */
+  warnings?(): Record<string, number>;
+  /** the gateway's event-loop delay (ms) since the previous call, from its /metrics; rejects after `timeoutMs` */
+  loopDelay?(timeoutMs?: number): Promise<LoopDelay>;
 };
-export type LoopDelay = { p50: number; p99: number; max: number; count: number };
+export type LoopDelay = { p50: number; p99: number; max: number };
 
-/** The environment `startServer` gives a server (undefined values are left out). */
+/** The environment `startServer` gives a peer: the bench's own, production mode, its database; `env` wins. */
 export function serverEnv(dbUrl: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...SERVER_DEFAULTS, BENCH_DB_URL: dbUrl, ...env };
+  // GRAPHILE_ENV: PostGraphile's production mode (read when its modules load, so set here, not inside it).
+  return { ...process.env, NODE_ENV: 'production', GRAPHILE_ENV: 'production', BENCH_DB_URL: dbUrl, ...env };
 }
 
 /**
- * Starts `node dist-bench/bench/server-process.js <kind>` (compiled by `compileServers`) on a free port of
+ * Starts a peer, `node dist-bench/bench/<file>.js` (compiled by `compileServers`), on a free port of
  * 127.0.0.1 and waits for its `READY <port>`. Its output is always drained (a full pipe would block it);
  * stderr is copied to ours unless `quiet`.
  */
 export async function startServer(
-  kind: ServerKind,
+  kind: PeerKind,
   dbUrl: string,
   env: NodeJS.ProcessEnv = {},
   opts: { timeoutMs?: number; quiet?: boolean } = {},
 ): Promise<Server> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const proc = trackChild(
-    spawn(process.execPath, ['dist-bench/bench/server-process.js', kind], {
+    spawn(process.execPath, PEER_ENTRIES[kind], {
       env: serverEnv(dbUrl, env),
       stdio: ['pipe', 'pipe', 'pipe'],
     }),
@@ -262,15 +408,6 @@ export async function startServer(
   const keep = (d: Buffer | string) => {
     tail = (tail + d).slice(-8_000);
   };
-  // `LOOP {…}` lines (answers to SIGUSR2), in order.
-  let partial = '';
-  const loopWaiters: ((d: LoopDelay) => void)[] = [];
-  proc.stdout!.on('data', (d: Buffer) => {
-    const lines = (partial + d).split('\n');
-    partial = lines.pop()!.slice(-100_000);
-    for (const line of lines)
-      if (line.startsWith('LOOP ')) loopWaiters.shift()?.(JSON.parse(line.slice(5)) as LoopDelay);
-  });
   proc.stderr!.on('data', (d: Buffer) => {
     keep(d);
     if (!opts.quiet) process.stderr.write(d);
@@ -300,20 +437,7 @@ export async function startServer(
     throw error;
   });
   const origin = `http://127.0.0.1:${port}`;
-  const loopDelay = (timeoutMs = 30_000) =>
-    new Promise<LoopDelay>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        loopWaiters.splice(loopWaiters.indexOf(done), 1);
-        reject(new Error(`${kind} server did not report its event loop within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const done = (d: LoopDelay) => {
-        clearTimeout(timer);
-        resolve(d);
-      };
-      loopWaiters.push(done);
-      proc.kill('SIGUSR2');
-    });
-  return { kind, proc, pid: proc.pid!, url: `${origin}/graphql`, origin, output: () => tail, loopDelay };
+  return { kind, proc, pid: proc.pid!, url: `${origin}/graphql`, origin, output: () => tail };
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within 5 s. */

@@ -2,19 +2,21 @@
  * `npm run bench:flood` (and the last part of `npm run bench`): the gateway under a flood of the most
  * expensive query its limits still allow, with a cheap query sent alongside. Not part of `npm test`.
  *
- * 1. A scratch database (tm_flood_<ms>; dropped at the end, also on failure and SIGINT/SIGTERM): migrated,
+ * 1. A scratch database (tm_flood_<ms>; dropped at the end, also on failure and SIGINT/SIGTERM): migrated
+ *    by `node dist/migrate.js` (bench/scratch-data.ts),
  *    seeded (10,000 restaurants / 1,000 users / 20,000 orders), every restaurant embedded with the built-in
  *    offline encoder (no MODEL_PATH: the gateway runs "without a loaded model"), VACUUM (ANALYZE).
  * 2. The flood query: candidates sized to MAX_COST (priced with src/http/cost.ts, each checked: price ≤
- *    MAX_COST, HTTP 200, no errors), each probed for --probe seconds at 10 connections on one compiled
+ *    MAX_COST, HTTP 200, no errors), each probed for --probe seconds at 10 connections on one production
  *    gateway; the one with the most server CPU per answered request wins.
- * 3. --runs times, on a fresh gateway process each (compiled, NODE_ENV=production, the README's defaults
- *    from bench/common.ts, configured by src/config.ts as the real server):
+ * 3. --runs times, on a fresh production gateway each (`node dist/server.js` as fly.toml runs it: bench/common.ts
+ *    `startProductionGateway`, NODE_ENV=production, LOG_LEVEL info, METRICS_PORT, its defaults, then --env):
  *    - baseline: the cheap query alone at a steady 20 req/s for --baseline seconds (p50, p99); idle RSS;
  *    - flood: autocannon, --connections (50) for --duration (30) seconds, the flood query; alongside, the
  *      cheap query at a steady 10 req/s from its own keep-alive agent (open loop: each request is sent on
  *      schedule, whatever the previous ones are doing), every latency and status recorded; the server's RSS
- *      every 100 ms and VmHWM at the end; GET /health every second (the `load` snapshot at the peak).
+ *      every 100 ms and VmHWM at the end; GET /health every second on the public port (Fly's check, timed) and
+ *      on the metrics port (the `load` snapshot at the peak); the event-loop delay from its /metrics.
  * 4. Medians over the runs, a table, PASS/FAIL lines (peak RSS < 300 MB, cheap query success ≥ 99 %, every
  *    refusal OVERLOADED), bench/results/flood-<ISO date>.json and flood-latest.json, and the part of
  *    docs/BENCHMARKS.md between `<!-- bench-flood:start -->` and `<!-- bench-flood:end -->`.
@@ -34,34 +36,27 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Kind, type OperationDefinitionNode, parse } from 'graphql';
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createDb } from '../src/db/pool.ts';
-import { seedDatabase } from '../src/db/seed.ts';
 import { operationCost } from '../src/http/cost.ts';
-import { backfillEmbeddings } from '../src/ml/backfill.ts';
-import { createMl } from '../src/ml/service.ts';
-import { createLogger } from '../src/observability/logger.ts';
 import { schema } from '../src/schema/index.ts';
 import {
   backendCpuMs,
+  buildProduction,
   cleanup,
-  compileServers,
-  createScratchDatabase,
   type LoopDelay,
   machineCpu,
   median,
   memoryMB,
   percentile,
   processCpuMs,
+  productionEnv,
   type ScratchDatabase,
   type Server,
-  serverEnv,
-  startServer,
+  startProductionGateway,
   stopServer,
   wasInterrupted,
 } from './common.ts';
+import { prepareScratchData } from './scratch-data.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -78,6 +73,8 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     probe: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
+    // bench/run.ts's, accepted (unused) so that `npm run bench -- <flags>` can pass them to every part.
+    warmup: { type: 'string' },
   },
   strict: true,
 });
@@ -116,15 +113,10 @@ for (const pair of flags.env) {
   if (!m) throw new Error(`--env: expected KEY=VALUE, got ${pair}`);
   gatewayOverrides[m[1]!] = m[2]!;
 }
-/** The gateway's environment on top of bench/common.ts's defaults: no MODEL_PATH ("without a loaded model"). */
-const GATEWAY_ENV: NodeJS.ProcessEnv = {
-  JWT_SECRET: 'bench-flood-secret-bench-flood-secret-0123',
-  MODEL_PATH: undefined,
-  ...gatewayOverrides,
-};
+/** The production gateway's (bench/common.ts `productionEnv`: no MODEL_PATH, "without a loaded model"), then --env. */
+const JWT_SECRET = 'bench-flood-secret-bench-flood-secret-0123';
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const log = createLogger('warn');
 let scratch: ScratchDatabase;
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +317,7 @@ function answerKind(status: number, body: string): string {
 }
 
 async function probeCandidates(list: Candidate[], maxCost: number): Promise<CandidateResult[]> {
-  const server = await startServer('gateway', scratch.url, GATEWAY_ENV, { quiet: true });
+  const server = await startProductionGateway(scratch.url, JWT_SECRET, { env: gatewayOverrides });
   const out: CandidateResult[] = [];
   try {
     for (const c of list) {
@@ -526,7 +518,7 @@ type FloodRun = {
   /** the most requests running / waiting in the limiter that /health showed during the flood (NaN: none answered) */
   maxWaiting: number;
   maxActive: number;
-  /** the server's event-loop delay over the whole flood (measured inside it: bench/server-process.ts SIGUSR2) */
+  /** the server's event-loop delay over the whole flood (prom-client's nodejs_eventloop_lag_* on its metrics port) */
   loop: LoopDelay;
   healthPolls: number;
   /** answered 200 within HEALTH_CHECK_MS */
@@ -538,18 +530,8 @@ type FloodRun = {
   serverLog: Record<string, number>;
 };
 
-/** Counts the gateway's log lines (pino JSON at warn and above) by message, from the tail it kept. */
-function logSummary(server: Server): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of server.output().split('\n')) {
-    const m = /"msg":"([^"]{0,120})/.exec(line);
-    if (m) out[m[1]!] = (out[m[1]!] ?? 0) + 1;
-  }
-  return out;
-}
-
 async function floodRun(run: number, flood: Candidate): Promise<FloodRun> {
-  const server = await startServer('gateway', scratch.url, GATEWAY_ENV, { quiet: true });
+  const server = await startProductionGateway(scratch.url, JWT_SECRET, { env: gatewayOverrides });
   const agent = new Agent({ keepAlive: true, maxSockets: (CHEAP_RATE * CHEAP_TIMEOUT_MS) / 1000 + 20 });
   // Enough sockets that no request ever waits in an agent for one (the cheap client has at most
   // CHEAP_RATE × CHEAP_TIMEOUT_MS / 1000 requests outstanding, the polls one a second for HEALTH_TIMEOUT_MS).
@@ -588,7 +570,7 @@ async function floodRun(run: number, flood: Candidate): Promise<FloodRun> {
     };
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    await server.loopDelay(); // starts the server's event-loop histogram afresh
+    await server.loopDelay!(); // a scrape resets prom-client's event-loop histogram: it starts afresh
     const before = mark(server.pid);
     const self = process.cpuUsage();
     const started = performance.now();
@@ -618,18 +600,24 @@ async function floodRun(run: number, flood: Candidate): Promise<FloodRun> {
         const wait = started + (1 + i) * 1000 - performance.now();
         if (wait > 0) await sleep(wait);
         const at = (performance.now() - started) / 1000;
+        // Fly's check: the public port's /health ({"status":"ok"} in production), timed. The load figures at the
+        // same moment: the detailed /health of the metrics port (the same process and event loop).
         polls.push(
-          send(healthAgent, `${server.origin}/health`, 'GET', undefined, HEALTH_TIMEOUT_MS).then((a) => {
-            const b = a.status === 200 ? (parseBody(a.body) as Partial<Health> | undefined) : undefined;
+          Promise.all([
+            send(healthAgent, `${server.origin}/health`, 'GET', undefined, HEALTH_TIMEOUT_MS),
+            send(healthAgent, `${server.metricsOrigin}/health`, 'GET', undefined, HEALTH_TIMEOUT_MS),
+          ]).then(([a, detailed]) => {
+            const ok = a.status === 200 && parseBody(a.body) !== undefined;
+            const b = detailed.status === 200 ? (parseBody(detailed.body) as Partial<Health> | undefined) : undefined;
             const duringFlood = at + a.ms / 1000 < DURATION;
-            health.push({ ...b, atS: at, ms: a.ms, status: b ? a.status : 0, duringFlood });
+            health.push({ ...b, atS: at, ms: a.ms, status: ok ? a.status : 0, duringFlood });
           }),
         );
       }
       await Promise.all(polls);
     })();
     const result = await cannon;
-    const serverLoop = await server.loopDelay(60_000);
+    const serverLoop = await server.loopDelay!(60_000);
     const cpu = cpuSince(server.pid, before);
     const selfCpu = process.cpuUsage(self);
     const loadAverage = loadavg()[0]!;
@@ -691,7 +679,7 @@ async function floodRun(run: number, flood: Candidate): Promise<FloodRun> {
       healthP50Ms: healthMs.length ? percentile(healthMs, 0.5) : Number.NaN,
       healthMaxMs: healthMs.length ? Math.max(...healthMs) : Number.NaN,
       loadGeneratorEventLoopP99Ms: loop.percentile(99) / 1e6,
-      serverLog: logSummary(server),
+      serverLog: server.warnings!(),
     };
     say(
       `  run ${run}/${RUNS}: flood ${fmt(r.flood.reqPerSec, 1)} answers/s (${fmt(r.flood.okPerSec, 1)} 200/s), ` +
@@ -728,55 +716,11 @@ type Config = ReturnType<typeof loadConfig>;
 /** The data the flood reads: step 1 of the header. */
 type Prepared = { embedded: number; model: string; embeddingType: string; pgVersion: string };
 
-/** A scratch database, migrated, seeded, embedded with the offline encoder, vacuumed. */
+/** A scratch database, migrated, seeded, embedded with the offline encoder, vacuumed (bench/scratch-data.ts). */
 async function prepareDatabase(): Promise<Prepared> {
-  scratch = await createScratchDatabase('tm_flood');
-  await migrate(scratch.url);
-  say(`seeding ${scratch.name}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…`);
-  await seedDatabase(scratch.url, { ...sizes, batchSize: 2_000, seed: 42 });
-  say('embedding the restaurants with the offline encoder (no model loaded)…');
-  const db = await createDb(
-    {
-      url: scratch.url,
-      poolMax: 2,
-      poolTimeoutMs: 10_000,
-      statementTimeoutMs: 120_000,
-      idleTimeoutMs: 60_000,
-      maxConnectionAgeMs: 1_800_000,
-      maxWaiting: 100,
-      slowQueryMs: 120_000,
-    },
-    log,
-  );
-  let embedded: number;
-  let model: string;
-  let embeddingType: string;
-  try {
-    const ml = await createMl(
-      db,
-      { modelPath: undefined, batchSize: 64, threads: 1, idleMs: 600_000, vectorIndex: 'memory', syncMs: 0 },
-      log,
-    );
-    try {
-      embedded = await backfillEmbeddings(db, ml.embedder, ml.embeddingType, { batchSize: 1_000 });
-      model = ml.embedder.modelId;
-      embeddingType = ml.embeddingType;
-    } finally {
-      await ml.close();
-    }
-  } finally {
-    await db.end();
-  }
-  const c = new pg.Client({ connectionString: scratch.url });
-  await c.connect();
-  say('VACUUM (ANALYZE), CHECKPOINT…');
-  await c.query('VACUUM (ANALYZE)');
-  await c.query('CHECKPOINT').catch((e: Error) => say(`  (no CHECKPOINT: ${e.message})`));
-  const pgVersion = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
-  await c.end();
-  say(`  ${embedded} restaurants embedded (${model})`);
-
-  return { embedded, model, embeddingType, pgVersion };
+  const data = await prepareScratchData('tm_flood', sizes);
+  scratch = data.scratch;
+  return { embedded: data.embedded, model: data.model, embeddingType: data.embeddingType, pgVersion: data.pgVersion };
 }
 
 /** Step 2: the candidate that costs the server the most CPU per answered request. */
@@ -1044,12 +988,15 @@ async function writeResults(when: string, result: object, summary: string): Prom
 
 async function main() {
   const started = Date.now();
-  say('compiling the servers (tsconfig.bench.json → dist-bench/)…');
-  compileServers();
+  say('npm run build (dist/)…');
+  buildProduction();
   const { embedded, model, embeddingType, pgVersion } = await prepareDatabase();
 
   // What the gateway will run with: the same loadConfig() on the same environment.
-  const config = loadConfig(serverEnv(scratch.url, GATEWAY_ENV));
+  const config = loadConfig({
+    ...productionEnv(scratch.url, JWT_SECRET, { port: 8080, metricsPort: 9091 }),
+    ...gatewayOverrides,
+  });
   if (config.ml.modelPath) throw new Error('MODEL_PATH must be unset for this benchmark');
   const { queryLimits, backpressure } = config;
   const vectorIndex =

@@ -7,7 +7,7 @@
  *    3 runs; the RSS a loaded session adds.
  * 2. Embedding N restaurants (10,000) with `npm run embed` compiled (dist-bench/scripts/embed.js,
  *    MODEL_PATH = the generated model): wall time and the process's peak RSS (VmHWM).
- * 3. The gateway (dist-bench/bench/server-process.js, MODEL_PATH set) under 10 connections of
+ * 3. The production gateway (`node dist/server.js`, bench/common.ts; MODEL_PATH set) under 10 connections of
  *    `searchRestaurants` for --duration seconds: req/s, p99, peak RSS against the 1 GB machine.
  * 4. Recommendation latency (refresh: true, in-process index) at 10,000 and 100,000 restaurants
  *    (embedded with the offline encoder: the search costs the same whatever model made the
@@ -15,7 +15,8 @@
  * Writes bench/results/ml-latest.json and the part of docs/BENCHMARKS.md between
  * `<!-- bench-ml:start -->` and `<!-- bench-ml:end -->`. Scratch databases are dropped at the end.
  *
- * Flags: --quick (2,000 restaurants to embed, 10,000 for the large latency case), --duration S (10).
+ * Flags: --quick (2,000 restaurants to embed, 10,000 for the large latency case), --duration S (10); bench/run.ts's
+ * other flags are accepted and unused (`npm run bench -- <flags>` passes the same flags to every part).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -37,20 +38,30 @@ import { createLogger } from '../src/observability/logger.ts';
 import { Recommender } from '../src/recommend/engine.ts';
 import { templateInsights } from '../src/recommend/insights.ts';
 import {
+  buildProduction,
   cleanup,
   compileServers,
   createScratchDatabase,
   median,
   memoryMB,
   percentile,
-  startServer,
+  startProductionGateway,
   stopServer,
   trackChild,
 } from './common.ts';
 import { writeMiniLmShapedModel } from './minilm-model.ts';
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: 'boolean' }, duration: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean' },
+    duration: { type: 'string' },
+    // bench/run.ts's and bench/flood.ts's, accepted so that `npm run bench -- <flags>` can pass them to every part.
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    restaurants: { type: 'string' },
+    users: { type: 'string' },
+    orders: { type: 'string' },
+  },
   strict: true,
 });
 const QUICK = Boolean(flags.quick);
@@ -120,12 +131,9 @@ async function measureChild(
 }
 
 async function gatewayUnderLoad(dbUrl: string) {
-  const server = await startServer(
-    'gateway',
-    dbUrl,
-    { MODEL_PATH: MODEL_DIR, JWT_SECRET: 'bench-ml-secret-bench-ml-secret-0123456' },
-    { timeoutMs: 60_000, quiet: true },
-  );
+  const server = await startProductionGateway(dbUrl, 'bench-ml-secret-bench-ml-secret-0123456', {
+    env: { MODEL_PATH: MODEL_DIR },
+  });
   const body = JSON.stringify({
     query:
       '{ searchRestaurants(text: "spicy ramen with dumplings near the station", first: 10) { score restaurant { name } } }',
@@ -214,7 +222,8 @@ async function recommendationLatency(restaurants: number) {
 }
 
 async function main() {
-  say('compiling (tsconfig.bench.json → dist-bench/)…');
+  say('compiling (npm run build → dist/, tsconfig.bench.json → dist-bench/)…');
+  buildProduction();
   compileServers();
 
   say('generating the MiniLM-shaped model…');

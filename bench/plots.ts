@@ -4,8 +4,10 @@
  * bench/results/ml-latest.json (bench/ml.ts) and, when present, bench/results/flood-latest.json
  * (bench/flood.ts), and writes
  *
- * - docs/plots/statements-per-request.svg: SQL statements per request, gateway vs naive, per query;
- * - docs/plots/peak-rss.svg: peak RSS under load, gateway vs naive (and the flood's, against 300 MB);
+ * - docs/plots/statements-per-request.svg: SQL statements per request, per server and query;
+ * - docs/plots/throughput-cpu.svg: req/s and server CPU per request, per server and loaded query (when the
+ *   results have load figures);
+ * - docs/plots/peak-rss.svg: peak RSS under load per server (and the flood's, against 300 MB);
  * - docs/plots/recommendation-latency.svg: recommendations p50/p99 against the catalogue size;
  * - docs/plots/embedding-throughput.svg: model sentences/s against the batch size, per thread count;
  *
@@ -42,7 +44,7 @@ export interface BenchResults {
     server: string;
     query: string;
     wire?: { statements?: number };
-    load?: { peakRssMB?: number };
+    load?: { peakRssMB?: number; loadPeakRssMB?: number; reqPerSec?: number; serverCpuMsPerReq?: number };
   }[];
 }
 
@@ -80,7 +82,18 @@ export interface Plot {
 // Rendering
 
 const FONT = 'sans-serif';
-const SERVER_COLORS = { domain: ['gateway', 'naive'], range: ['#1f77b4', '#ff7f0e'] };
+const SERVERS = ['gateway', 'postgraphile', 'floor', 'naive'];
+const SERVER_RANGE = ['#1f77b4', '#2ca02c', '#7f7f7f', '#ff7f0e'];
+/** The colour scale of the servers present, in the bench's order (a server the results lack gets no legend entry). */
+function serverScale(present: Iterable<string>) {
+  const have = new Set(present);
+  const known = SERVERS.filter((s) => have.has(s));
+  const domain = [...known, ...[...have].filter((s) => !SERVERS.includes(s)).sort()];
+  return {
+    domain,
+    range: domain.map((s, i) => SERVER_RANGE[SERVERS.indexOf(s)] ?? SERIES_COLORS[i % SERIES_COLORS.length]!),
+  };
+}
 const SERIES_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 /** The flood's memory target (bench/flood.ts: peak RSS < 300 MB without a loaded model). */
 const FLOOD_RSS_TARGET_MB = 300;
@@ -195,8 +208,9 @@ export async function statementsPlot(bench: Source<BenchResults>): Promise<Plot>
     .sort((a, b) => rank(a.q) - rank(b.q) || a.q.localeCompare(b.q) || a.server.localeCompare(b.server));
   if (rows.length === 0) throw new Error(`${bench.file}: no cells with wire.statements`);
   const queries = [...new Set(rows.map((d) => d.query))];
+  const scale = serverScale(rows.map((d) => d.server));
 
-  const title = 'SQL statements per request: gateway vs naive';
+  const title = `SQL statements per request: ${scale.domain.join(' vs ')}`;
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: CONFIG,
@@ -212,9 +226,9 @@ export async function statementsPlot(bench: Source<BenchResults>): Promise<Plot>
         title: 'query (page size)',
         axis: { labelAngle: 0 },
       },
-      xOffset: { field: 'server', type: 'nominal', sort: SERVER_COLORS.domain },
+      xOffset: { field: 'server', type: 'nominal', sort: scale.domain },
       y: { field: 'statements', type: 'quantitative', title: 'statements per request (count)' },
-      color: { field: 'server', type: 'nominal', title: 'server', scale: SERVER_COLORS },
+      color: { field: 'server', type: 'nominal', title: 'server', scale },
     },
     layer: [
       { mark: { type: 'bar' } },
@@ -244,19 +258,24 @@ export async function statementsPlot(bench: Source<BenchResults>): Promise<Plot>
   }
   return {
     file: 'statements-per-request.svg',
-    alt: 'Bar chart: SQL statements per request, gateway vs naive, per query',
+    alt: `Bar chart: SQL statements per request, ${scale.domain.join(' vs ')}, per query`,
     reading,
     svg: await renderSvg(spec),
   };
 }
 
-/** Peak RSS of the server process in each load scenario, gateway vs naive, and the flood's against 300 MB. */
+/**
+ * Peak RSS of the server process in each load scenario, per server, and the flood's against 300 MB. Under load:
+ * the RSS sampled during the rounds where the results have it (loadPeakRssMB), else VmHWM (peakRssMB).
+ */
 export async function peakRssPlot(bench: Source<BenchResults>, flood?: Source<FloodResults>): Promise<Plot> {
   const r = bench.data;
   const conns = r.connections === undefined ? '' : `, ${r.connections} conn.`;
+  const sampled = r.cells.some((c) => typeof c.load?.loadPeakRssMB === 'number');
+  const peakOf = (l: NonNullable<BenchResults['cells'][number]['load']>) => (sampled ? l.loadPeakRssMB : l.peakRssMB);
   const rows: { scenario: string; server: string; peakRssMB: number }[] = r.cells
-    .filter((c) => typeof c.load?.peakRssMB === 'number')
-    .map((c) => ({ scenario: `${c.query} load${conns}`, server: c.server, peakRssMB: Math.round(c.load!.peakRssMB!) }))
+    .filter((c) => c.load !== undefined && typeof peakOf(c.load) === 'number')
+    .map((c) => ({ scenario: `${c.query} load${conns}`, server: c.server, peakRssMB: Math.round(peakOf(c.load!)!) }))
     .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.server.localeCompare(b.server));
   const floodPeak = flood?.data.medians?.peakRssMB;
   const floodConns = flood?.data.options?.connections;
@@ -267,15 +286,23 @@ export async function peakRssPlot(bench: Source<BenchResults>, flood?: Source<Fl
   if (rows.length === 0) throw new Error(`${bench.file}: no cells with load.peakRssMB`);
   const scenarios = [...new Set(rows.map((d) => d.scenario))];
   const withFlood = flood !== undefined && typeof floodPeak === 'number';
+  const scale = serverScale(rows.map((d) => d.server));
+  const servers = scale.domain.join(' vs ');
 
-  const subtitle = [caption(bench, r.when, '; server process VmHWM, one fresh process per scenario')];
+  const subtitle = [
+    caption(
+      bench,
+      r.when,
+      sampled
+        ? '; server process RSS sampled every 100 ms under load, one fresh process per scenario'
+        : '; server process VmHWM, one fresh process per scenario',
+    ),
+  ];
   if (withFlood) {
     const runs = flood.data.options?.runs;
     subtitle.push(caption(flood, flood.data.when, `; median of ${runs ?? '?'} run${runs === 1 ? '' : 's'}`));
   }
-  const title = withFlood
-    ? 'Peak RSS under load: gateway vs naive, and the flood'
-    : 'Peak RSS under load: gateway vs naive';
+  const title = withFlood ? `Peak RSS under load: ${servers}, and the flood` : `Peak RSS under load: ${servers}`;
   const bars: Layer = {
     data: { values: rows },
     encoding: {
@@ -286,9 +313,9 @@ export async function peakRssPlot(bench: Source<BenchResults>, flood?: Source<Fl
         title: 'scenario (concurrent connections)',
         axis: { labelAngle: 0 },
       },
-      xOffset: { field: 'server', type: 'nominal', sort: SERVER_COLORS.domain },
+      xOffset: { field: 'server', type: 'nominal', sort: scale.domain },
       y: { field: 'peakRssMB', type: 'quantitative', title: 'peak RSS (MB)' },
-      color: { field: 'server', type: 'nominal', title: 'server', scale: SERVER_COLORS },
+      color: { field: 'server', type: 'nominal', title: 'server', scale },
     },
     layer: [
       { mark: { type: 'bar' } },
@@ -320,11 +347,10 @@ export async function peakRssPlot(bench: Source<BenchResults>, flood?: Source<Fl
 
   const cell = (s: string, q: string) => rows.find((d) => d.server === s && d.scenario.startsWith(`${q} load`));
   const loadQueries = [...new Set(r.cells.filter((c) => c.load?.peakRssMB !== undefined).map((c) => c.query))];
-  const parts = loadQueries.map(
-    (q) => `${q} ${cell('gateway', q)?.peakRssMB ?? '–'} vs ${cell('naive', q)?.peakRssMB ?? '–'} MB`,
-  );
+  const parts = loadQueries.map((q) => `${q} ${scale.domain.map((s) => cell(s, q)?.peakRssMB ?? '–').join(' vs ')} MB`);
   const loadValues = rows.filter((d) => d.scenario !== floodScenario).map((d) => d.peakRssMB);
-  let reading = `Under load${r.connections === undefined ? '' : ` at ${r.connections} connections`} the two servers peak at ${Math.min(...loadValues)}–${Math.max(...loadValues)} MB (gateway vs naive: ${parts.join('; ')})`;
+  const howMany = ['no', 'one', 'two', 'three', 'four', 'five'][scale.domain.length] ?? String(scale.domain.length);
+  let reading = `Under load${r.connections === undefined ? '' : ` at ${r.connections} connections`} the ${howMany} servers peak at ${Math.min(...loadValues)}–${Math.max(...loadValues)} MB (${servers}: ${parts.join('; ')})`;
   if (withFlood) {
     const peak = Math.round(floodPeak);
     const margin = FLOOD_RSS_TARGET_MB - peak;
@@ -335,9 +361,73 @@ export async function peakRssPlot(bench: Source<BenchResults>, flood?: Source<Fl
   return {
     file: 'peak-rss.svg',
     alt: withFlood
-      ? 'Bar chart: peak RSS in MB per load scenario, gateway vs naive, and the flood against the 300 MB target'
-      : 'Bar chart: peak RSS in MB per load scenario, gateway vs naive',
+      ? `Bar chart: peak RSS in MB per load scenario, ${servers}, and the flood against the 300 MB target`
+      : `Bar chart: peak RSS in MB per load scenario, ${servers}`,
     reading,
+    svg: await renderSvg(spec),
+  };
+}
+
+/** Throughput (req/s) and server CPU per request, per server and loaded query: two panels side by side. */
+export async function throughputPlot(bench: Source<BenchResults>): Promise<Plot> {
+  const r = bench.data;
+  const rows = r.cells
+    .filter((c) => typeof c.load?.reqPerSec === 'number' && typeof c.load?.serverCpuMsPerReq === 'number')
+    .map((c) => ({
+      query: c.query,
+      server: c.server,
+      reqPerSec: Math.round(c.load!.reqPerSec!),
+      cpuMs: Math.round(c.load!.serverCpuMsPerReq! * 100) / 100,
+    }));
+  if (rows.length === 0) throw new Error(`${bench.file}: no cells with load.reqPerSec and load.serverCpuMsPerReq`);
+  const scale = serverScale(rows.map((d) => d.server));
+  const queries = [...new Set(rows.map((d) => d.query))].sort();
+  const panel = (field: 'reqPerSec' | 'cpuMs', title: string, format: string) => ({
+    width: 70 * queries.length * Math.max(2, scale.domain.length) * 0.6,
+    height: 240,
+    encoding: {
+      x: { field: 'query', type: 'nominal' as const, sort: queries, title: 'query', axis: { labelAngle: 0 } },
+      xOffset: { field: 'server', type: 'nominal' as const, sort: scale.domain },
+      y: { field, type: 'quantitative' as const, title },
+      color: { field: 'server', type: 'nominal' as const, title: 'server', scale },
+    },
+    layer: [
+      { mark: { type: 'bar' as const } },
+      {
+        mark: { type: 'text' as const, dy: -4, baseline: 'bottom' as const, fontSize: 10 },
+        encoding: { text: { field, type: 'quantitative' as const, format }, color: { value: '#333333' } },
+      },
+    ],
+  });
+  const runs = r.runs === undefined ? '' : `; medians of ${r.runs} round${r.runs === 1 ? '' : 's'}`;
+  const conns = r.connections === undefined ? '' : ` at ${r.connections} connections`;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: CONFIG,
+    title: {
+      text: `Throughput and server CPU per request: ${scale.domain.join(' vs ')}`,
+      subtitle: [caption(bench, r.when, `${conns}${runs}; CPU of the server process (PostgreSQL's not included)`)],
+    },
+    data: { values: rows },
+    hconcat: [panel('reqPerSec', 'throughput (req/s)', ',d'), panel('cpuMs', 'server CPU per request (ms)', ',.2f')],
+  };
+  const parts = queries.map((q) => {
+    const of = (s: string) => rows.find((d) => d.query === q && d.server === s);
+    const g = of('gateway');
+    const p = of('postgraphile');
+    const vs =
+      g && p
+        ? `gateway ${int.format(g.reqPerSec)} req/s and ${g.cpuMs} CPU ms/request, PostGraphile ${int.format(p.reqPerSec)} and ${p.cpuMs} (gateway/PostGraphile ${one.format(ratio(g.reqPerSec, p.reqPerSec))}× the req/s, ${one.format(ratio(g.cpuMs, p.cpuMs))}× the CPU)`
+        : rows
+            .filter((d) => d.query === q)
+            .map((d) => `${d.server} ${int.format(d.reqPerSec)} req/s, ${d.cpuMs} ms`)
+            .join('; ');
+    return `${q}: ${vs}`;
+  });
+  return {
+    file: 'throughput-cpu.svg',
+    alt: `Bar charts: requests per second and server CPU ms per request, ${scale.domain.join(' vs ')}, per query`,
+    reading: `${parts.join('. ')}.`,
     svg: await renderSvg(spec),
   };
 }
@@ -474,8 +564,10 @@ export interface Results {
 
 /** Every chart, in the document's order. */
 export async function renderPlots(results: Results): Promise<Plot[]> {
+  const loaded = results.bench.data.cells.some((c) => typeof c.load?.reqPerSec === 'number');
   return [
     await statementsPlot(results.bench),
+    ...(loaded ? [await throughputPlot(results.bench)] : []),
     await peakRssPlot(results.bench, results.flood),
     await recommendationLatencyPlot(results.ml),
     await embeddingThroughputPlot(results.ml),

@@ -15,6 +15,7 @@ import {
   recommendationLatencyPlot,
   renderPlots,
   statementsPlot,
+  throughputPlot,
   withPlotsSection,
 } from '../bench/plots.ts';
 
@@ -30,6 +31,33 @@ const bench: BenchResults = {
     { server: 'gateway', query: 'Q2_5', wire: { statements: 3 } },
     { server: 'naive', query: 'Q2_5', wire: { statements: 7 } },
   ],
+};
+/** A run with the four servers' load figures (bench/run.ts since PostGraphile and the floor joined). */
+const loaded: BenchResults = {
+  when: '2026-01-03T04:05:06.000Z',
+  connections: 10,
+  runs: 3,
+  queries: { Q1: { edges: 50, levels: 1 }, Q2: { edges: 50, levels: 3 } },
+  cells: [
+    ['gateway', 'Q1', 600, 1.5, 140, 120],
+    ['postgraphile', 'Q1', 800, 1.2, 150, 118],
+    ['floor', 'Q1', 2500, 0.25, 66, 55],
+    ['naive', 'Q1', 300, 4, 156, 78],
+    ['gateway', 'Q2', 300, 3, 145, 120],
+    ['postgraphile', 'Q2', 600, 1.5, 131, 117],
+    ['floor', 'Q2', 1600, 0.5, 65, 55],
+    ['naive', 'Q2', 30, 30, 112, 75],
+  ].map(([server, query, reqPerSec, serverCpuMsPerReq, loadPeakRssMB, peakRssMB]) => ({
+    server: server as string,
+    query: query as string,
+    wire: { statements: 1 },
+    load: {
+      reqPerSec: reqPerSec as number,
+      serverCpuMsPerReq: serverCpuMsPerReq as number,
+      loadPeakRssMB: loadPeakRssMB as number,
+      peakRssMB: peakRssMB as number,
+    },
+  })),
 };
 const ml: MlResults = {
   date: '2026-01-02T05:06:07.000Z',
@@ -127,6 +155,31 @@ describe('bench plots', () => {
     expect(alone.svg).not.toContain('flood');
   });
 
+  it('throughput and CPU per request: a bar per server and query in each panel, the gateway/PostGraphile ratios read', async () => {
+    const plot = await throughputPlot({ file: 'bench/results/latest.json', data: loaded });
+    assertSvg(plot.svg, 'Throughput and server CPU per request: gateway vs postgraphile vs floor vs naive', [
+      'Source: bench/results/latest.json, run of 2026-01-03 04:05 UTC at 10 connections; medians of 3 rounds',
+    ]);
+    expect(marks(plot.svg, 'bar')).toBe(2 * loaded.cells.length);
+    expect(plot.svg).toContain('>throughput (req/s)</text>');
+    expect(plot.svg).toContain('>server CPU per request (ms)</text>');
+    expect(plot.svg).toContain('>2,500</text>');
+    expect(plot.reading).toContain(
+      'Q2: gateway 300 req/s and 3 CPU ms/request, PostGraphile 600 and 1.5 (gateway/PostGraphile 0.5× the req/s, 2× the CPU)',
+    );
+    await expect(throughputPlot(results.bench)).rejects.toThrow('no cells with load.reqPerSec');
+  });
+
+  it('peak RSS of four servers: the RSS sampled under load when recorded, one bar per server and query', async () => {
+    const plot = await peakRssPlot({ file: 'bench/results/latest.json', data: loaded });
+    assertSvg(plot.svg, 'Peak RSS under load: gateway vs postgraphile vs floor vs naive', [
+      'RSS sampled every 100 ms under load',
+    ]);
+    expect(marks(plot.svg, 'bar')).toBe(loaded.cells.length);
+    expect(plot.reading).toContain('the four servers peak at 65–156 MB');
+    expect(plot.reading).toContain('Q2 145 vs 131 vs 65 vs 112 MB');
+  });
+
   it('recommendation latency: p50 and p99 points per catalogue size, log x across decades', async () => {
     const plot = await recommendationLatencyPlot(results.ml);
     assertSvg(plot.svg, 'Recommendation latency vs catalogue size', [
@@ -152,7 +205,10 @@ describe('bench plots', () => {
   });
 
   it('is deterministic: the same results give byte-identical SVG, whatever was rendered before', async () => {
+    const withLoad = await renderPlots({ ...results, bench: { file: 'bench/results/latest.json', data: loaded } });
+    expect(withLoad.map((p) => p.file)).toContain('throughput-cpu.svg');
     const first = await renderPlots(results);
+    expect(first.map((p) => p.file)).not.toContain('throughput-cpu.svg');
     await renderPlots({ bench: results.bench, ml: results.ml });
     const again = await renderPlots(structuredClone(results));
     expect(again.map((p) => p.file)).toEqual(first.map((p) => p.file));

@@ -1,0 +1,95 @@
+/**
+ * The benchmarks' data, built as outside them: a scratch database migrated by the production release
+ * command (`NODE_ENV=production DATABASE_URL=… node dist/migrate.js`, so `buildProduction()` first), seeded
+ * by src/db/seed.ts, every restaurant embedded with the built-in offline encoder (the one the gateway uses
+ * without MODEL_PATH, so its start-up backfill finds nothing to do and takes no CPU from the load runs),
+ * then VACUUM (ANALYZE) and CHECKPOINT (else autovacuum and a checkpoint land in the first load runs).
+ */
+import pg from 'pg';
+import { DEMO_EMAIL } from '../src/db/demo-account.ts';
+import { createDb } from '../src/db/pool.ts';
+import { seedDatabase } from '../src/db/seed.ts';
+import { backfillEmbeddings } from '../src/ml/backfill.ts';
+import { createMl } from '../src/ml/service.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { createScratchDatabase, migrateProduction, type ScratchDatabase } from './common.ts';
+
+export type Sizes = { restaurants: number; users: number; orders: number };
+export type PreparedData = {
+  scratch: ScratchDatabase;
+  pgVersion: string;
+  /** the seed's demo user (DEMO_EMAIL): the `me` of the authenticated queries */
+  demoUserId: string;
+  embedded: number;
+  model: string;
+  embeddingType: string;
+};
+
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Creates `<prefix>_<ms>` (dropped by cleanup()) and fills it (see the header). */
+export async function prepareScratchData(prefix: string, sizes: Sizes): Promise<PreparedData> {
+  const scratch = await createScratchDatabase(prefix);
+  migrateProduction(scratch.url);
+  say(`seeding ${scratch.name}: ${sizes.restaurants} restaurants, ${sizes.users} users, ${sizes.orders} orders…`);
+  let lastLine = '';
+  await seedDatabase(scratch.url, {
+    ...sizes,
+    batchSize: 2_000,
+    seed: 42,
+    onProgress: ({ table, done, total }) => {
+      const line = `  ${table} ${Math.floor((done / total) * 10) * 10}%`;
+      if (line !== lastLine) say(line);
+      lastLine = line;
+    },
+  });
+  say('embedding the restaurants with the offline encoder (no model loaded)…');
+  const log = createLogger('warn');
+  const db = await createDb(
+    {
+      url: scratch.url,
+      poolMax: 2,
+      poolTimeoutMs: 10_000,
+      statementTimeoutMs: 120_000,
+      idleTimeoutMs: 60_000,
+      maxConnectionAgeMs: 1_800_000,
+      maxWaiting: 100,
+      slowQueryMs: 120_000,
+    },
+    log,
+  );
+  let embedded: number;
+  let model: string;
+  let embeddingType: string;
+  try {
+    const ml = await createMl(
+      db,
+      { modelPath: undefined, batchSize: 64, threads: 1, idleMs: 600_000, vectorIndex: 'memory', syncMs: 0 },
+      log,
+    );
+    try {
+      embedded = await backfillEmbeddings(db, ml.embedder, ml.embeddingType, { batchSize: 1_000 });
+      model = ml.embedder.modelId;
+      embeddingType = ml.embeddingType;
+    } finally {
+      await ml.close();
+    }
+  } finally {
+    await db.end();
+  }
+  const c = new pg.Client({ connectionString: scratch.url });
+  await c.connect();
+  try {
+    say('VACUUM (ANALYZE), CHECKPOINT…');
+    await c.query('VACUUM (ANALYZE)');
+    await c.query('CHECKPOINT').catch((e: Error) => say(`  (no CHECKPOINT: ${e.message})`));
+    const pgVersion = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
+    const demo = (await c.query<{ id: string }>('SELECT id::text AS id FROM users WHERE email = $1', [DEMO_EMAIL]))
+      .rows[0];
+    if (!demo) throw new Error('the seed has no demo user');
+    say(`  ${embedded} restaurants embedded (${model})`);
+    return { scratch, pgVersion, demoUserId: demo.id, embedded, model, embeddingType };
+  } finally {
+    await c.end();
+  }
+}
