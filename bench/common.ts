@@ -206,6 +206,13 @@ export function buildProduction() {
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** The runtime image's NODE_OPTIONS (heap sizes), read from the Dockerfile so the bench runs what ships. */
+function dockerfileNodeOptions(): string {
+  const m = /NODE_OPTIONS=("([^"]*)"|(\S+))/.exec(readFileSync('Dockerfile', 'utf8'));
+  if (!m) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return m[2] ?? m[3]!;
+}
+
 /** The variables of this process a production gateway inherits: the system's, nothing of the app's. */
 const SYSTEM_VARS = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
 
@@ -230,7 +237,7 @@ export function productionEnv(
     PORT: String(ports.port),
     METRICS_PORT: String(ports.metricsPort),
     MEMORY_SOFT_LIMIT_MB: '700',
-    NODE_OPTIONS: '--max-old-space-size=448',
+    NODE_OPTIONS: dockerfileNodeOptions(),
     CLIENT_IP_HEADER: 'Fly-Client-IP',
     PERSISTED_OPERATIONS: 'allow',
     DATABASE_URL: dbUrl,
