@@ -4,7 +4,7 @@
  * started by bench/common.ts, which sets GRAPHILE_ENV: grafast reads it when its modules load). Production mode: no GraphiQL (Ruru), no schema watch, no explain. Its pool
  * is a pg.Pool of 4 connections, as the gateway's DB_POOL_MAX default. Listens on a free port of 127.0.0.1,
  * prints `READY <port>`, stops as the other peers (bench/peer-server.ts). No authentication: the bench asks
- * it for the demo user's orders by row id (the gateway's `me`, without the token check).
+ * it for the Q2 user's orders by row id (the gateway's `me`, without the token check; bench/scratch-data.ts picks the user).
  */
 import './promise-with-resolvers.ts';
 import pg from 'pg';

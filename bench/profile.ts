@@ -172,7 +172,7 @@ async function main() {
   const gateway = await startProductionGateway(data.scratch.url, JWT_SECRET, {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
-  const token = await createTokenService({ secret: JWT_SECRET, ttl: '2h', production: true }).sign(data.demoUserId);
+  const token = await createTokenService({ secret: JWT_SECRET, ttl: '2h', production: true }).sign(data.q2UserId);
   const request = gatewayRequest(gateway.url, queryName, token);
   const first = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
   const firstText = await first.text();

@@ -105,7 +105,7 @@ const KINDS: readonly Kind[] = ['gateway', 'postgraphile', 'floor', 'naive'];
 /** Targets against PostGraphile (the issue's): gateway req/s ≥ 1.2×, server CPU/request and peak RSS ≤ 0.8×. */
 const TARGET = { reqPerSec: 1.2, cpu: 0.8, rss: 0.8, readyRssMB: 100 };
 
-/** The demo user's token (Q2 on the gateway and the naive set) and row id (Q2 on PostGraphile and the floor). */
+/** The Q2 user's token (Q2 on the gateway and the naive set) and row id (Q2 on PostGraphile and the floor). */
 let auth: { token: string; userId: string };
 
 function start(kind: Kind, dbUrl: string): Promise<Server> {
@@ -392,8 +392,8 @@ async function main() {
 
   const data = await prepareScratchData('tm_bench', sizes);
   scratch = data.scratch;
-  const token = await createTokenService({ secret: JWT_SECRET, ttl: '2h', production: true }).sign(data.demoUserId);
-  auth = { token, userId: data.demoUserId };
+  const token = await createTokenService({ secret: JWT_SECRET, ttl: '2h', production: true }).sign(data.q2UserId);
+  auth = { token, userId: data.q2UserId };
 
   const cells: Cell[] = [];
   const answers = new Map<QueryName, Map<Kind, string>>(QUERY_NAMES.map((n) => [n, new Map()]));
