@@ -20,7 +20,9 @@
  *
  * Flags: --query Q1|Q2|Q1_5|Q2_5, --duration S (20), --warmup S (2), --connections N (10), --label NAME,
  * --quick (1,000 / 1,000 / 20,000 rows), --restaurants/--users/--orders N, --keep-profile (print the path
- * of the .cpuprofile and leave it, e.g. for Chrome DevTools). BENCH_DATABASE_URL: admin URL.
+ * of the .cpuprofile and leave it, e.g. for Chrome DevTools), --from FILE.cpuprofile (only aggregate a profile
+ * saved earlier, e.g. one kept with --keep-profile from another commit: no build, database or load).
+ * BENCH_DATABASE_URL: admin URL.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +48,7 @@ const { values: flags } = parseArgs({
     users: { type: 'string' },
     orders: { type: 'string' },
     'keep-profile': { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const num = (name: string, v: string | undefined, fallback: number, min: number) => {
@@ -164,7 +167,14 @@ export function aggregate(profile: CpuProfile) {
 
 const pct = (n: number) => `${n.toFixed(1).padStart(5)} %`;
 
+type LoadFigures = { reqPerSec: number | null; p99Ms: number | null; failures: number };
+
 async function main() {
+  if (flags.from) {
+    const profile = JSON.parse(readFileSync(flags.from, 'utf8')) as CpuProfile;
+    await report(aggregate(profile), { reqPerSec: null, p99Ms: null, failures: 0 }, `from ${flags.from}`);
+    return;
+  }
   say('npm run build…');
   buildProduction();
   const data = await prepareScratchData('tm_profile', sizes);
@@ -204,6 +214,15 @@ async function main() {
   const agg = aggregate(profile);
   if (flags['keep-profile']) say(`profile: ${join(dir, file)}`);
   else rmSync(dir, { recursive: true, force: true });
+  await report(
+    agg,
+    { reqPerSec: r.requests.average, p99Ms: r.latency.p99, failures },
+    `${connections} connections, ${warmup} s warm-up + ${duration} s; ${r.requests.average.toFixed(0)} req/s`,
+  );
+}
+
+/** Prints the tables and writes bench/results/profile-<label>.json. */
+async function report(agg: ReturnType<typeof aggregate>, load: LoadFigures, how: string) {
 
   let commit = '?';
   try {
@@ -214,8 +233,7 @@ async function main() {
   const label = flags.label ?? `${queryName}-${commit}`;
   if (!/^[A-Za-z0-9._-]+$/.test(label)) throw new Error(`--label: letters, digits, . _ - only, got ${label}`);
   const out = [
-    `Profile ${label}: ${queryName} at ${connections} connections, ${warmup} s warm-up + ${duration} s; ` +
-      `${r.requests.average.toFixed(0)} req/s; ${agg.busySamples} non-idle of ${agg.samples} samples ` +
+    `Profile ${label}: ${queryName}, ${how}; ${agg.busySamples} non-idle of ${agg.samples} samples ` +
       `(${(agg.sampleIntervalUs / 1000).toFixed(2)} ms each, ${agg.profileSeconds.toFixed(1)} s profiled).`,
     '',
     '| layer | self % of non-idle | samples | with the runtime it calls % |',
@@ -246,9 +264,8 @@ async function main() {
     connections,
     warmup,
     duration,
-    reqPerSec: r.requests.average,
-    p99Ms: r.latency.p99,
-    failures,
+    ...load,
+    source: flags.from ?? null,
     ...agg,
   };
   const resultsDir = new URL('./results/', import.meta.url);
@@ -256,7 +273,7 @@ async function main() {
   const target = new URL(`profile-${label}.json`, resultsDir);
   await writeFile(target, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${target.pathname}`);
-  if (failures) process.exitCode = 1;
+  if (load.failures) process.exitCode = 1;
 }
 
 main()
