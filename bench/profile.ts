@@ -223,7 +223,6 @@ async function main() {
 
 /** Prints the tables and writes bench/results/profile-<label>.json. */
 async function report(agg: ReturnType<typeof aggregate>, load: LoadFigures, how: string) {
-
   let commit = '?';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
