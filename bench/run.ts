@@ -152,8 +152,8 @@ async function checkedRequest(server: Server, name: QueryName): Promise<string> 
 }
 
 /**
- * The in-process vector index loads on its first use, not at start: one `similar` request loads it (all the
- * restaurants' vectors). @returns the gateway's VmRSS then, once the answer is in.
+ * The server fills its in-process vector index before it listens (src/server.ts); one `similar` request
+ * makes sure it is in (a gateway built otherwise loads it on first use). @returns the gateway's VmRSS then.
  */
 async function loadVectorIndex(server: Server): Promise<number> {
   const response = await fetch(server.url, {
@@ -212,7 +212,7 @@ type LoadStats = {
   failed: boolean;
   /** VmRSS once ready (gateway: /ready 200; the peers: READY printed), before any request */
   readyRssMB: number;
-  /** the gateway's VmRSS after one request that loads its in-process vector index (it loads on first use) */
+  /** the gateway's VmRSS after one `similar` request (its in-process vector index surely loaded) */
   indexLoadedRssMB?: number;
   /** the highest VmRSS sampled every 100 ms from the warm-up to the end of the last round */
   loadPeakRssMB: number;

@@ -93,6 +93,10 @@ async function main() {
             ),
         });
       }
+      // The in-process vector index is filled before the server listens (pgvector: nothing to do),
+      // so the first `similar` or search after a start or deploy does not wait for 10,000 rows,
+      // and the RSS at ready is what serving takes (docs/BENCHMARKS.md).
+      await services.ml.index.sync();
       // Rows without an embedding, or made by another model (MODEL_PATH changed): embedded in
       // the background, a batch at a time; search and recommendations see them as they land.
       void backfillEmbeddings(db, embedder, embeddingType, {
