@@ -34,7 +34,7 @@ import autocannon from 'autocannon';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { buildProduction, cleanup, startProductionGateway, wasInterrupted } from './common.ts';
 import { BENCH_QUERIES, type BenchQueryName, gatewayRequest } from './queries.ts';
-import { prepareScratchData } from './scratch-data.ts';
+import { prepareScratchData, sizesFromFlags, wholeNumberFlag } from './scratch-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,23 +51,14 @@ const { values: flags } = parseArgs({
     from: { type: 'string' },
   },
 });
-const num = (name: string, v: string | undefined, fallback: number, min: number) => {
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${v}`);
-  return n;
-};
 if (!(flags.query! in BENCH_QUERIES)) {
   throw new Error(`--query: one of ${Object.keys(BENCH_QUERIES).join(', ')}, got ${flags.query}`);
 }
 const queryName = flags.query as BenchQueryName;
-const sizes = {
-  restaurants: num('restaurants', flags.restaurants, flags.quick ? 1_000 : 10_000, 1),
-  users: num('users', flags.users, flags.quick ? 1_000 : 10_000, 1),
-  orders: num('orders', flags.orders, flags.quick ? 20_000 : 200_000, 50),
-};
-const duration = num('duration', flags.duration, 20, 1);
-const warmup = num('warmup', flags.warmup, 2, 0);
-const connections = num('connections', flags.connections, 10, 1);
+const sizes = sizesFromFlags(flags);
+const duration = wholeNumberFlag('duration', flags.duration, 20, 1);
+const warmup = wholeNumberFlag('warmup', flags.warmup, 2, 0);
+const connections = wholeNumberFlag('connections', flags.connections, 10, 1);
 const JWT_SECRET = 'bench-profile-secret-bench-profile-secret-0123';
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -172,6 +163,9 @@ type LoadFigures = { reqPerSec: number | null; p99Ms: number | null; failures: n
 async function main() {
   if (flags.from) {
     const profile = JSON.parse(readFileSync(flags.from, 'utf8')) as CpuProfile;
+    if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples)) {
+      throw new Error(`--from: ${flags.from} is not a .cpuprofile (no nodes and samples)`);
+    }
     await report(aggregate(profile), { reqPerSec: null, p99Ms: null, failures: 0 }, `from ${flags.from}`);
     return;
   }

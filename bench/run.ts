@@ -56,7 +56,7 @@ import {
   wasInterrupted,
 } from './common.ts';
 import { BENCH_QUERIES, type BenchQueryName, edgesPath, normalisedAnswer, requestFor } from './queries.ts';
-import { prepareScratchData } from './scratch-data.ts';
+import { prepareScratchData, sizesFromFlags, wholeNumberFlag } from './scratch-data.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -72,19 +72,10 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '2' },
   },
 });
-const num = (name: string, v: string | undefined, fallback: number, min: number) => {
-  const n = v === undefined ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${v}`);
-  return n;
-};
-const sizes = {
-  restaurants: num('restaurants', flags.restaurants, flags.quick ? 1_000 : 10_000, 1),
-  users: num('users', flags.users, flags.quick ? 1_000 : 10_000, 1),
-  orders: num('orders', flags.orders, flags.quick ? 20_000 : 200_000, 50),
-};
-const duration = num('duration', flags.duration, 15, 1);
-const runs = num('runs', flags.runs, 3, 1);
-const warmup = num('warmup', flags.warmup, 2, 0);
+const sizes = sizesFromFlags(flags);
+const duration = wholeNumberFlag('duration', flags.duration, 15, 1);
+const runs = wholeNumberFlag('runs', flags.runs, 3, 1);
+const warmup = wholeNumberFlag('warmup', flags.warmup, 2, 0);
 const CONNECTIONS = 10;
 
 /** The scratch database (tm_bench_<ms>), created by main(). */

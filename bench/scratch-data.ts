@@ -15,6 +15,27 @@ import { createLogger } from '../src/observability/logger.ts';
 import { createScratchDatabase, migrateProduction, type ScratchDatabase } from './common.ts';
 
 export type Sizes = { restaurants: number; users: number; orders: number };
+
+/** A flag's whole number (`fallback` when absent). @throws below `min` or not a whole number */
+export function wholeNumberFlag(name: string, value: string | undefined, fallback: number, min: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${value}`);
+  return n;
+}
+
+/** The data sizes of --restaurants/--users/--orders: 10,000 / 10,000 / 200,000, or a tenth of each with --quick. */
+export function sizesFromFlags(flags: {
+  quick?: boolean;
+  restaurants?: string;
+  users?: string;
+  orders?: string;
+}): Sizes {
+  return {
+    restaurants: wholeNumberFlag('restaurants', flags.restaurants, flags.quick ? 1_000 : 10_000, 1),
+    users: wholeNumberFlag('users', flags.users, flags.quick ? 1_000 : 10_000, 1),
+    orders: wholeNumberFlag('orders', flags.orders, flags.quick ? 20_000 : 200_000, 50),
+  };
+}
 export type PreparedData = {
   scratch: ScratchDatabase;
   pgVersion: string;
