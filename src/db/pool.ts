@@ -22,13 +22,13 @@
  */
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { QuerySqlToken } from 'slonik';
+import { type QuerySqlToken, sql } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
 import { Gate } from '../backpressure/gate.ts';
 import type { Logger } from '../observability/logger.ts';
 import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '../observability/metrics.ts';
 import { currentOperationName, currentScope } from '../observability/request-scope.ts';
-import { DataIntegrityError, NotFoundError, RowValidationError } from './errors.ts';
+import { DataIntegrityError, isConnectionFailure, NotFoundError, RowValidationError } from './errors.ts';
 import { inputSqlState } from './input-errors.ts';
 
 export type DbOptions = {
@@ -205,18 +205,25 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
   });
   watchPool(state);
 
-  /** A connection of its own for `fn`; a failed one is destroyed rather than reused. */
-  const withClient = async <R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> => {
+  /**
+   * A connection of its own for `fn`. It goes back to the pool unless it broke (or `fn` says it
+   * cannot be trusted, e.g. a failed ROLLBACK): then pg-pool destroys it. A statement's own error
+   * (a SQLSTATE) leaves the connection usable.
+   */
+  const withClient = async <R>(
+    fn: (client: pg.PoolClient, discard: (reason: Error) => void) => Promise<R>,
+  ): Promise<R> => {
     const client = await pool.connect();
-    let failure: Error | undefined;
+    let discarded: Error | undefined;
     try {
-      return await fn(client);
+      return await fn(client, (reason) => {
+        discarded ??= reason;
+      });
     } catch (error) {
-      // A statement error leaves the connection usable; a broken connection does not.
-      failure = (error as { code?: string }).code ? undefined : (error as Error);
+      if (isConnectionFailure(error)) discarded ??= error as Error;
       throw error;
     } finally {
-      client.release(failure);
+      client.release(discarded);
     }
   };
 
@@ -227,18 +234,16 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
     oneFirst: (q) => gate.run(() => onPool.oneFirst(q)),
     transaction: (fn) =>
       gate.run(() =>
-        withClient(async (client) => {
+        withClient(async (client, discard) => {
           const tx = executor.queries((text, values) => client.query(text, values as unknown[]));
-          await tx.query({ sql: 'BEGIN', values: [] } as unknown as Query<ZodTypeAny>);
+          await tx.query(sql.unsafe`BEGIN`);
           try {
             const result = await fn(tx);
-            await tx.query({ sql: 'COMMIT', values: [] } as unknown as Query<ZodTypeAny>);
+            await tx.query(sql.unsafe`COMMIT`);
             return result;
           } catch (error) {
-            await client.query('ROLLBACK').then(
-              () => executor.account([], false),
-              () => executor.account([], true),
-            );
+            // A connection whose transaction could not be rolled back is not handed to anyone else.
+            await tx.query(sql.unsafe`ROLLBACK`).catch(discard);
             throw error;
           }
         }),
