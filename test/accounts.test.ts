@@ -6,7 +6,7 @@ import { createHash, scryptSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import bcrypt from 'bcryptjs';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOGIN_FAILED } from '../src/auth/accounts.ts';
 import { createTokenService } from '../src/auth/jwt.ts';
 import { createLocalThrottle, createRedisThrottle } from '../src/auth/throttle.ts';
@@ -272,6 +272,21 @@ describe('tokens and configuration', () => {
     const strong = 'k7Qw-9zX_2mN4pL8vR1tY6uB3cE5hJ0a';
     expect(createTokenService({ secret: strong, ttl: '1h', production: true }).generated).toBe(false);
     expect(createTokenService({ ttl: '1h', production: false }).generated).toBe(true);
+  });
+
+  it('a verified token is remembered only until it expires, and a tampered one is never taken for it', async () => {
+    const tokens = createTokenService({ secret: 'k7Qw-9zX_2mN4pL8vR1tY6uB3cE5hJ0a', ttl: '60s', production: true });
+    const token = await tokens.sign('42');
+    expect(await tokens.verify(token)).toBe('42');
+    expect(await tokens.verify(token)).toBe('42'); // from the cache
+    await expect(tokens.verify(`${token.slice(0, -2)}xx`)).rejects.toThrow();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 120_000); // past exp + the 5 s tolerance
+      await expect(tokens.verify(token)).rejects.toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a JWT_TTL that is not a duration, and accepts the usual ones', () => {
