@@ -1,7 +1,7 @@
 /**
  * The benchmarked queries, as the gateway is asked them (bench/run.ts, bench/profile.ts). Q1: a page of
- * restaurants; Q2: the signed-in user's orders with each order's restaurant. `levels`: the statements the
- * gateway must send (one per level, whatever the page size); `edges`: the list length a correct answer
+ * restaurants; Q2: the signed-in user's orders with each order's restaurant. `levels`: the most statements the
+ * gateway may send (one per level, whatever the page size; Q2 sends 2: its restaurants ride in the page's); `edges`: the list length a correct answer
  * has; `load`: measured under load (the others only at the wire).
  */
 

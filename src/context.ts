@@ -76,7 +76,7 @@ class RequestLoaders {
     return this.#orders;
   }
   get orderPagesByUserId() {
-    this.#orderPages ??= orderPagesByUserId(this.db, this.maxBatch);
+    this.#orderPages ??= orderPagesByUserId(this.db, this.maxBatch, () => this.restaurantsById);
     return this.#orderPages;
   }
   get orderCountByUserId() {

@@ -17,9 +17,8 @@ import { createDrainer } from './http/drain.ts';
 import { healthDetails } from './http/health.ts';
 import { startMetricsServer } from './http/metrics-plugin.ts';
 import { backfillEmbeddings, embedRestaurants } from './ml/backfill.ts';
-import { createLogger, logFormat } from './observability/logger.ts';
+import { createLogger, type Logger, logFormat } from './observability/logger.ts';
 import { createTracing } from './observability/tracing.ts';
-import { createRedis, redisReady, warnIfRedisCanEvict } from './redis.ts';
 
 const DEMO_SEED = { restaurants: 500, users: 50, orders: 3000, batchSize: 1000, seed: 42 };
 
@@ -64,11 +63,7 @@ async function main() {
   }
   const { applied } = await migrate(url, (line) => log.info(line));
   const db = await createDb({ url, ...config.db }, log);
-  const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
-  if (redis) {
-    if (await redisReady(redis)) await warnIfRedisCanEvict(redis, log);
-    else log.warn('Redis is not answering yet: going on without it until it does');
-  }
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
   const tracing = await createTracing(process.env, log);
   const gateway = await createGateway(config, {
     db,
@@ -168,3 +163,15 @@ main().catch((error: Error) => {
   process.stderr.write(`TasteMatch gateway failed to start: ${error.message}\n`);
   process.exit(1);
 });
+
+/**
+ * The Redis of REDIS_URL, its eviction policy checked. ioredis is imported only here, when
+ * REDIS_URL asks for it (~2 MB of heap otherwise held for nothing).
+ */
+async function connectRedis(url: string, log: Logger) {
+  const { createRedis, redisReady, warnIfRedisCanEvict } = await import('./redis.ts');
+  const redis = createRedis(url, log);
+  if (await redisReady(redis)) await warnIfRedisCanEvict(redis, log);
+  else log.warn('Redis is not answering yet: going on without it until it does');
+  return redis;
+}

@@ -22,12 +22,18 @@ afterAll(() => t?.close());
 
 describe('orderPagesByUserId', () => {
   it.each([5, 50])('loads %i users’ pages in one statement', async (n) => {
-    const loader = orderPagesByUserId(t.pool, 500);
+    const loader = orderPagesByUserId(t.pool, 500, () => restaurantsById(t.pool, 500));
     t.wire.reset();
     const pages = await Promise.all(
-      userIds
-        .slice(0, n)
-        .map((userId) => loader.load({ userId, after: null, limit: 3, columns: ['id', 'order_date', 'user_id'] })),
+      userIds.slice(0, n).map((userId) =>
+        loader.load({
+          userId,
+          after: null,
+          limit: 3,
+          columns: ['id', 'order_date', 'user_id'],
+          restaurantColumns: [],
+        }),
+      ),
     );
     await t.wire.settle();
     expect(t.wire.statements).toHaveLength(1);
@@ -41,9 +47,11 @@ describe('orderPagesByUserId', () => {
   });
 
   it('honours a different cursor and size per key in the same statement', async () => {
-    const loader = orderPagesByUserId(t.pool, 500);
+    const loader = orderPagesByUserId(t.pool, 500, () => restaurantsById(t.pool, 500));
     const columns = ['id', 'order_date', 'user_id'] as const;
-    const [first] = await Promise.all([loader.load({ userId: userIds[3]!, after: null, limit: 2, columns })]);
+    const [first] = await Promise.all([
+      loader.load({ userId: userIds[3]!, after: null, limit: 2, columns, restaurantColumns: [] }),
+    ]);
     const last = first!.at(-1)!;
     t.wire.reset();
     const [rest, other] = await Promise.all([
@@ -52,8 +60,9 @@ describe('orderPagesByUserId', () => {
         after: { orderDate: last.order_date!.toISOString(), id: last.id },
         limit: 10,
         columns,
+        restaurantColumns: [],
       }),
-      loader.load({ userId: userIds[4]!, after: null, limit: 1, columns }),
+      loader.load({ userId: userIds[4]!, after: null, limit: 1, columns, restaurantColumns: [] }),
     ]);
     await t.wire.settle();
     expect(t.wire.statements).toHaveLength(1);
@@ -61,6 +70,38 @@ describe('orderPagesByUserId', () => {
     expect(rest).toHaveLength(4);
     expect(rest!.map((r) => r.id)).not.toContain(last.id);
     expect(other).toHaveLength(1);
+  });
+
+  it('joins the restaurants a page asks for and primes their loader: no statement of their own', async () => {
+    const restaurants = restaurantsById(t.pool, 500);
+    const loader = orderPagesByUserId(t.pool, 500, () => restaurants);
+    const columns = ['id', 'order_date', 'restaurant_id', 'user_id'] as const;
+    t.wire.reset();
+    const [withName, withRating, plain] = await Promise.all([
+      loader.load({ userId: userIds[5]!, after: null, limit: 5, columns, restaurantColumns: ['id', 'name'] }),
+      loader.load({ userId: userIds[6]!, after: null, limit: 5, columns, restaurantColumns: ['id', 'rating'] }),
+      loader.load({ userId: userIds[7]!, after: null, limit: 5, columns, restaurantColumns: [] }),
+    ]);
+    await t.wire.settle();
+    expect(t.wire.statements).toHaveLength(1);
+    expect(t.wire.statements[0]!.sql).toMatch(/LEFT JOIN restaurants r ON r.id = o.restaurant_id/);
+    // The order rows carry no restaurant columns; the restaurants come from the primed loader.
+    for (const row of [...withName!, ...withRating!, ...plain!]) {
+      expect(Object.keys(row).sort()).toEqual([...columns]);
+    }
+    const named = await Promise.all(withName!.map((o) => restaurants.load(o.restaurant_id!, ['id', 'name'])));
+    const rated = await Promise.all(withRating!.map((o) => restaurants.load(o.restaurant_id!, ['id', 'rating'])));
+    await t.wire.settle();
+    expect(t.wire.statements).toHaveLength(1);
+    expect(named.map((r) => r?.name)).toEqual(
+      withName!.map((o) => `R${String(restaurantIds.indexOf(o.restaurant_id!) + 1).padStart(4, '0')}`),
+    );
+    for (const r of rated) expect(r?.rating).toBeTypeOf('number');
+    // A column the page did not join is read from PostgreSQL, never taken as missing.
+    const described = await restaurants.load(withName![0]!.restaurant_id!, ['description', 'id']);
+    await t.wire.settle();
+    expect(t.wire.statements).toHaveLength(2);
+    expect(described?.description).toContain('A long description');
   });
 });
 

@@ -20,9 +20,10 @@ const logged = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 let t: TestApp;
 let userId: string;
+let restaurants: string[];
 beforeAll(async () => {
   t = await createTestApp({ log: createLogger('info', sink) });
-  const restaurants = await insertRestaurants(t.db, 5);
+  restaurants = await insertRestaurants(t.db, 5);
   userId = await insertUser(t.db, 'metrics@example.com');
   await insertOrders(t.db, userId, restaurants, 6);
 });
@@ -52,6 +53,10 @@ describe('GET /metrics', () => {
     await post('query MyOrders { me { orders(first: 5) { edges { node { restaurant { name } } } } } }', {
       authorization: `Bearer ${token}`,
     });
+    const gid = (id: string) => Buffer.from(`Restaurant:${id}`).toString('base64');
+    await post(
+      `query Pair { a: restaurant(id: "${gid(restaurants[0]!)}") { name } b: restaurant(id: "${gid(restaurants[1]!)}") { name } }`,
+    );
     await post('query Recs { recommendations(first: 3) { restaurant { name } } }', {
       authorization: `Bearer ${token}`,
     });
@@ -70,7 +75,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'tastematch_sql_statements_per_request_count')).toBeGreaterThanOrEqual(4);
     expect(sample(text, 'tastematch_sql_rows_read_total')).toBeGreaterThan(0);
     expect(sample(text, 'tastematch_sql_bytes_read_total')).toBeGreaterThan(0);
-    // MyOrders loads five orders' restaurants in one batch.
+    // Pair loads its two restaurants in one batch (MyOrders joins its own into the page's statement).
     expect(text).toMatch(/tastematch_dataloader_batch_size_count\{loader="restaurants"\} [1-9]/);
     expect(text).toMatch(/tastematch_dataloader_batch_size_bucket\{le="5",loader="restaurants"\} [1-9]/);
     // The second Recs was served from the cache.

@@ -1,4 +1,4 @@
-import { type ListSqlToken, sql } from 'slonik';
+import { type ListSqlToken, sql } from './sql.ts';
 
 /**
  * Turns a whitelisted column list into a SQL column list. Columns come only from

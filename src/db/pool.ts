@@ -1,6 +1,6 @@
 /**
  * The one database handle of a process: a `pg` pool behind a bounded gate, running the
- * queries that src/db/queries builds with slonik's `sql` tag.
+ * queries that src/db/queries builds with slonik's `sql` tag (src/db/sql.ts).
  *
  * Why `pg` directly and not slonik's pool (slonik stays for its tag): measured under load
  * (docs/BENCHMARKS.md, profile), slonik's query path — its interceptor chain, the
@@ -22,7 +22,6 @@
  */
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { type QuerySqlToken, sql } from 'slonik';
 import type { ZodTypeAny, z } from 'zod';
 import { Gate } from '../backpressure/gate.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -30,6 +29,7 @@ import { rowBytes, sqlBytesRead, sqlRowsRead, sqlStatements, watchPool } from '.
 import { currentOperationName, currentScope } from '../observability/request-scope.ts';
 import { DataIntegrityError, isConnectionFailure, NotFoundError, RowValidationError } from './errors.ts';
 import { inputSqlState } from './input-errors.ts';
+import { type QuerySqlToken, sql } from './sql.ts';
 
 export type DbOptions = {
   url: string;

@@ -5,9 +5,11 @@ import {
   type OrderColumn,
   type OrderRow,
   type OrdersPageKey,
+  RESTAURANT_PREFIX,
   selectOrderPagesByUserIds,
   selectOrdersByIdsForOwner,
 } from '../db/queries/orders.ts';
+import type { RestaurantColumn, RestaurantRow } from '../db/queries/restaurants.ts';
 import { observedBatch } from '../observability/metrics.ts';
 import { ProjectingLoader } from './projecting-loader.ts';
 
@@ -20,29 +22,63 @@ export function ordersById(db: Db, viewerId: string | null, maxBatchSize: number
   );
 }
 
-type OrderPageRequest = OrdersPageKey & { columns: readonly OrderColumn[] };
+/**
+ * `restaurantColumns`: the columns of each order's restaurant that the caller will load through
+ * `restaurants` (empty: none). Then the page statement joins them and primes that loader with
+ * them, so `Order.restaurant` under a page costs no statement of its own.
+ */
+type OrderPageRequest = OrdersPageKey & {
+  columns: readonly OrderColumn[];
+  restaurantColumns: readonly RestaurantColumn[];
+};
 
 /**
  * Keyset pages of orders per user: every page requested in one tick (any users,
- * cursors and sizes) is one statement. Each page holds up to `limit` rows.
+ * cursors and sizes) is one statement, with the restaurants of their orders when asked.
+ * Each page holds up to `limit` rows.
  */
-export function orderPagesByUserId(db: Db, maxBatchSize: number) {
+export function orderPagesByUserId(
+  db: Db,
+  maxBatchSize: number,
+  restaurants: () => ProjectingLoader<RestaurantColumn, RestaurantRow>,
+) {
   return new DataLoader<OrderPageRequest, OrderRow[], string>(
     observedBatch('orderPages', async (keys) => {
       const columns = [...new Set(keys.flatMap((k) => k.columns))].sort();
-      const rows = await selectOrderPagesByUserIds(db, keys, columns);
+      const withRestaurant = new Set(keys.flatMap((k) => k.restaurantColumns));
+      const restaurantColumns = [...withRestaurant].sort();
+      const rows = await selectOrderPagesByUserIds(db, keys, columns, restaurantColumns);
       const pages = keys.map((): OrderRow[] => []);
-      for (const { key_index, ...row } of rows) pages[key_index]?.push(row);
+      for (const { key_index, ...joined } of rows) {
+        const { order, restaurant } = splitRow(joined, restaurantColumns);
+        if (restaurant) restaurants().prime(restaurant, withRestaurant);
+        pages[key_index]?.push(order);
+      }
       return pages;
     }),
     {
       maxBatchSize,
       cacheKeyFn: (k) =>
-        `${k.userId}|${k.after?.orderDate ?? ''}|${k.after?.id ?? ''}|${k.limit}|${k.columns.join(',')}`,
+        `${k.userId}|${k.after?.orderDate ?? ''}|${k.after?.id ?? ''}|${k.limit}|${k.columns.join(',')}|${k.restaurantColumns.join(',')}`,
     },
   );
 }
 
+/**
+ * An order row without its joined restaurant columns, and that restaurant (null when none was
+ * joined or it is gone). Two new objects, not `delete` on the row: a deleted key turns the row
+ * into a slow dictionary-mode object for every field that reads it later.
+ */
+function splitRow(row: Record<string, unknown>, restaurantColumns: readonly RestaurantColumn[]) {
+  if (restaurantColumns.length === 0) return { order: row as OrderRow, restaurant: null };
+  const order: Record<string, unknown> = {};
+  const restaurant: Record<string, unknown> = {};
+  for (const key in row) {
+    if (key.startsWith(RESTAURANT_PREFIX)) restaurant[key.slice(RESTAURANT_PREFIX.length)] = row[key];
+    else order[key] = row[key];
+  }
+  return { order: order as OrderRow, restaurant: restaurant.id == null ? null : (restaurant as RestaurantRow) };
+}
 /** Order counts per user, batched. */
 export function orderCountByUserId(db: Db, maxBatchSize: number) {
   return new DataLoader<string, number>(

@@ -15,6 +15,8 @@ import { observedBatch } from '../observability/metrics.ts';
  */
 export class ProjectingLoader<C extends string, R extends { id: string }> {
   private readonly loader: DataLoader<{ id: string; columns: readonly C[] }, R | null, string>;
+  /** Rows read elsewhere, by id, with the columns they hold: any subset of those is served from here. */
+  private readonly primed = new Map<string, { row: R; columns: ReadonlySet<C> }>();
 
   constructor(name: string, fetch: (ids: string[], columns: C[]) => Promise<readonly R[]>, maxBatchSize: number) {
     this.loader = new DataLoader(
@@ -30,11 +32,16 @@ export class ProjectingLoader<C extends string, R extends { id: string }> {
 
   /** The row, or null when no such row exists (or the viewer may not see it). */
   load(id: string, columns: readonly C[]): Promise<R | null> {
+    const primed = this.primed.get(id);
+    if (primed && columns.every((c) => primed.columns.has(c))) return Promise.resolve(primed.row);
     return this.loader.load({ id, columns });
   }
 
-  /** Seeds the cache with rows read elsewhere (e.g. a page query) for this column set. */
-  prime(row: R, columns: readonly C[]) {
-    this.loader.prime({ id: row.id, columns }, row);
+  /**
+   * Seeds the cache with a row read elsewhere (e.g. joined into a page query) holding `columns`
+   * (share one set across a batch's rows): a later `load` of any subset of them is served from it.
+   */
+  prime(row: R, columns: ReadonlySet<C>) {
+    this.primed.set(row.id, { row, columns });
   }
 }

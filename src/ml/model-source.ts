@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelSource } from './embedder.ts';
-import { buildOfflineModel, OFFLINE_MODEL_ID } from './offline-model.ts';
 import { defaultTokenizer, WordPieceTokenizer } from './tokenizer.ts';
 
 export class ModelFilesError extends Error {
@@ -33,10 +32,20 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The offline encoder: built in memory on each load (~16 MB, deterministic), released with the session. */
+/** The offline encoder's model id (stored beside each embedding it made). */
+export const OFFLINE_MODEL_ID = 'tastematch-offline-v1';
+
+/**
+ * The offline encoder: built in memory on each load (~16 MB, deterministic), released with the
+ * session. Its builder (and the ONNX protobuf code, ~1 MB of heap) is imported on first load.
+ */
 export function offlineModelSource(): ModelSource {
   const tokenizer = defaultTokenizer();
-  return { id: OFFLINE_MODEL_ID, tokenizer, load: async () => buildOfflineModel(vocabOf(tokenizer)) };
+  return {
+    id: OFFLINE_MODEL_ID,
+    tokenizer,
+    load: async () => (await import('./offline-model.ts')).buildOfflineModel(vocabOf(tokenizer)),
+  };
 }
 
 function vocabOf(tokenizer: WordPieceTokenizer): string[] {

@@ -12,9 +12,9 @@
  * Texts sharing cuisine and dish words end up close; it knows no synonyms.
  */
 import { fnv1a, prng } from '../random.ts';
+import { OFFLINE_MODEL_ID } from './model-source.ts';
 import { buildModel, FLOAT, INT64, node, tensor, valueInfo } from './onnx-graph.ts';
 
-export const OFFLINE_MODEL_ID = 'tastematch-offline-v1';
 const F = 256;
 const OUT = 384;
 const STOP_WORDS = new Set(

@@ -2,7 +2,7 @@
   SELECT "id" FROM users WHERE id = ANY($1::"int8"[]);
 
 /* orderPagesByUserIds */
-  SELECT (k.ord - 1)::int AS key_index, "o"."id", "o"."order_date", "o"."restaurant_id", "o"."user_id"
+  SELECT (k.ord - 1)::int AS key_index, "o"."id", "o"."order_date", "o"."restaurant_id", "o"."user_id", "r"."id" AS "restaurant__id", "r"."location" AS "restaurant__location", "r"."name" AS "restaurant__name", "r"."rating" AS "restaurant__rating"
   FROM unnest(
   $1::"int8"[],
   $2::"timestamptz"[],
@@ -15,7 +15,5 @@
   ORDER BY i.order_date DESC, i.id DESC
   LIMIT k.lim
   ) o
+  LEFT JOIN restaurants r ON r.id = o.restaurant_id
   ORDER BY k.ord, o.order_date DESC, o.id DESC;
-
-/* restaurantsByIds */
-  SELECT "id", "location", "name", "rating" FROM restaurants WHERE id = ANY($1::"int8"[]);

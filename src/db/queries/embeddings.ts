@@ -1,6 +1,6 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
 
 /** How `restaurants.embedding` is stored: pgvector's `vector(384)` where the extension exists, `real[]` otherwise. */
 export type EmbeddingType = 'vector' | 'real[]';

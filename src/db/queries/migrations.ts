@@ -1,6 +1,6 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
 
 /** The newest applied migration version, or null on an empty database. */
 export function selectCurrentMigration(db: Db) {

@@ -1,7 +1,8 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import { columnList } from '../columns.ts';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
+import { RESTAURANT_COLUMNS, type RestaurantColumn, RestaurantRow } from './restaurants.ts';
 
 const OrderItem = z.object({ name: z.string(), quantity: z.number().int(), price: z.number() });
 
@@ -39,18 +40,42 @@ export function selectOrdersByIdsForOwner(
 /** One page request of one user's orders, newest first; `after` is the last row of the previous page. */
 export type OrdersPageKey = { userId: string; after: { orderDate: string; id: string } | null; limit: number };
 
-const OrderPageRow = OrderRow.extend({ key_index: z.number().int() });
+/** A page row's restaurant columns, when the page joins them: `restaurant__<column>` (null without a restaurant). */
+export const RESTAURANT_PREFIX = 'restaurant__';
+const OrderPageRow = OrderRow.extend({
+  key_index: z.number().int(),
+  ...Object.fromEntries(
+    Object.entries(RestaurantRow.shape).map(([c, type]) => [`${RESTAURANT_PREFIX}${c}`, type.nullable().optional()]),
+  ),
+});
 
 /**
  * Keyset pages of several users' orders in one statement: one LATERAL subquery
  * per key over the index (user_id, order_date DESC, id DESC). A key without a
  * cursor compares against (+infinity, max bigint) so every key uses the same
  * index-friendly row comparison. Rows carry `key_index`, the key's position.
- * `columns` must include `id` and `order_date` (the sort key).
+ * `columns` must include `id` and `order_date` (the sort key), and `restaurant_id` when
+ * `restaurantColumns` is not empty: then each row also carries its restaurant's columns
+ * (`restaurant__<column>`, by primary key), so a page and its restaurants are one statement.
  */
-export function selectOrderPagesByUserIds(db: Db, keys: readonly OrdersPageKey[], columns: readonly OrderColumn[]) {
+export function selectOrderPagesByUserIds(
+  db: Db,
+  keys: readonly OrdersPageKey[],
+  columns: readonly OrderColumn[],
+  restaurantColumns: readonly RestaurantColumn[] = [],
+) {
+  for (const c of restaurantColumns) if (!RESTAURANT_COLUMNS.includes(c)) throw new Error(`Unknown column ${c}`);
+  const joined = restaurantColumns.length > 0;
+  const restaurantList = joined
+    ? sql.fragment`, ${sql.join(
+        restaurantColumns.map(
+          (c) => sql.fragment`${sql.identifier(['r', c])} AS ${sql.identifier([RESTAURANT_PREFIX + c])}`,
+        ),
+        sql.fragment`, `,
+      )}`
+    : sql.fragment``;
   return db.any(sql.type(OrderPageRow)`/* orderPagesByUserIds */
-    SELECT (k.ord - 1)::int AS key_index, ${columnList(ORDER_COLUMNS, columns, 'o')}
+    SELECT (k.ord - 1)::int AS key_index, ${columnList(ORDER_COLUMNS, columns, 'o')}${restaurantList}
     FROM unnest(
       ${sql.array(
         keys.map((k) => k.userId),
@@ -75,6 +100,7 @@ export function selectOrderPagesByUserIds(db: Db, keys: readonly OrdersPageKey[]
       ORDER BY i.order_date DESC, i.id DESC
       LIMIT k.lim
     ) o
+    ${joined ? sql.fragment`LEFT JOIN restaurants r ON r.id = o.restaurant_id` : sql.fragment``}
     ORDER BY k.ord, o.order_date DESC, o.id DESC`);
 }
 

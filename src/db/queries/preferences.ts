@@ -1,6 +1,6 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
 
 export const TasteProfileRow = z.object({
   user_id: z.string(),

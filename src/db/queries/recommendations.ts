@@ -1,6 +1,6 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
 
 const Signal = z.object({
   restaurant_id: z.string(),

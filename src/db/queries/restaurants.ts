@@ -1,7 +1,7 @@
-import { type FragmentSqlToken, sql } from 'slonik';
 import { z } from 'zod';
 import { columnList } from '../columns.ts';
 import type { Db } from '../pool.ts';
+import { type FragmentSqlToken, sql } from '../sql.ts';
 
 export const PRICE_RANGES = ['low', 'medium', 'high'] as const;
 

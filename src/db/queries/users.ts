@@ -1,7 +1,7 @@
-import { sql } from 'slonik';
 import { z } from 'zod';
 import { columnList } from '../columns.ts';
 import type { Db } from '../pool.ts';
+import { sql } from '../sql.ts';
 
 /** Readable user columns. `password_hash` is deliberately absent: no GraphQL path can select it. */
 export const UserRow = z

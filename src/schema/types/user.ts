@@ -1,12 +1,16 @@
 import type { OrderRow } from '../../db/queries/orders.ts';
+import type { RestaurantRow } from '../../db/queries/restaurants.ts';
 import type { UserRow } from '../../db/queries/users.ts';
 import { builder } from '../builder.ts';
 import { columnOf, must } from '../field-needs.ts';
 import { connectionFromRows, decodeCursor, encodeCursor, pageSize, selectsPage } from '../pagination.ts';
-import { projectedColumns } from '../projection.ts';
+import { projectedColumns, selectedFieldNames } from '../projection.ts';
 import { ORDER_CURSOR_KIND, ORDER_EDGE_NODE, OrderConnection, OrderCursorValues } from './order.ts';
 
 export const User = builder.objectRef<UserRow>('User');
+
+/** From a page of orders to each order's restaurant. */
+const ORDER_EDGE_RESTAURANT = [...ORDER_EDGE_NODE, ['Order', 'restaurant']] as const;
 
 const column = columnOf<UserRow>();
 
@@ -31,13 +35,18 @@ builder.node(User, {
         const afterValues = args.after ? decodeCursor(args.after, ORDER_CURSOR_KIND, OrderCursorValues) : null;
         const count = () => ctx.loaders.orderCountByUserId.load(user.id);
         if (!selectsPage(info, 'OrderConnection')) return connectionFromRows([], 0, false, String, count);
-        // order_date: the cursor's key, selected or not.
+        // order_date: the cursor's key, selected or not. A selected `restaurant` is read in the
+        // page's statement (joined by key) with the columns `Order.restaurant` will ask for.
         const columns = projectedColumns<OrderRow>(info, 'Order', ORDER_EDGE_NODE, ['order_date']);
+        const restaurantColumns = selectedFieldNames(info, ['Order'], ORDER_EDGE_NODE).has('restaurant')
+          ? projectedColumns<RestaurantRow>(info, 'Restaurant', ORDER_EDGE_RESTAURANT)
+          : [];
         const rows = await ctx.loaders.orderPagesByUserId.load({
           userId: user.id,
           after: afterValues ? { orderDate: afterValues[0], id: afterValues[1] } : null,
           limit: first + 1,
           columns,
+          restaurantColumns,
         });
         const cursorOf = (row: OrderRow) =>
           encodeCursor(ORDER_CURSOR_KIND, [must(row.order_date, 'order_date').toISOString(), row.id]);
