@@ -99,7 +99,8 @@ export type Context = {
    * holds a token). The `owner` auth scope reads it; nothing else grants access.
    */
   owners: Set<string>;
-  clientAddress: string;
+  /** The client's address (behind a trusted proxy, its header): worked out only when called. */
+  clientAddress: () => string;
   tokens: TokenService;
   accounts: Accounts;
   orders: Orders;
@@ -137,10 +138,10 @@ export async function createContext(
     db: deps.db,
     viewer,
     owners: new Set(viewer ? [viewer.id] : []),
-    // Read by sign-in and registration only: worked out when they ask.
-    get clientAddress() {
-      return clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops);
-    },
+    // Read by sign-in and registration only: worked out when they ask. A function, not a getter:
+    // envelop merges this object into Yoga's context with Object.assign, which would run a getter
+    // on every request (and a getter makes the literal a slow dictionary-mode object).
+    clientAddress: () => clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
     tokens: deps.tokens,
     accounts: deps.accounts,
     orders: deps.orders,

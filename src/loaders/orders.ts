@@ -49,10 +49,10 @@ export function orderPagesByUserId(
       const restaurantColumns = [...withRestaurant].sort();
       const rows = await selectOrderPagesByUserIds(db, keys, columns, restaurantColumns);
       const pages = keys.map((): OrderRow[] => []);
-      for (const { key_index, ...joined } of rows) {
-        const { order, restaurant } = splitRow(joined, restaurantColumns);
+      for (const row of rows) {
+        const { order, restaurant } = splitRow(row, restaurantColumns.length > 0);
         if (restaurant) restaurants().prime(restaurant, withRestaurant);
-        pages[key_index]?.push(order);
+        pages[row.key_index]?.push(order);
       }
       return pages;
     }),
@@ -65,20 +65,21 @@ export function orderPagesByUserId(
 }
 
 /**
- * An order row without its joined restaurant columns, and that restaurant (null when none was
- * joined or it is gone). Two new objects, not `delete` on the row: a deleted key turns the row
- * into a slow dictionary-mode object for every field that reads it later.
+ * A page row as an order row (without `key_index` and the joined restaurant columns) and its
+ * restaurant (null when none was joined or it is gone). One pass building two new objects: rest
+ * spread and `delete` cost more, and `delete` leaves a slow dictionary-mode object behind.
  */
-function splitRow(row: Record<string, unknown>, restaurantColumns: readonly RestaurantColumn[]) {
-  if (restaurantColumns.length === 0) return { order: row as OrderRow, restaurant: null };
+function splitRow(row: Record<string, unknown>, joined: boolean) {
   const order: Record<string, unknown> = {};
-  const restaurant: Record<string, unknown> = {};
+  const restaurant: Record<string, unknown> | null = joined ? {} : null;
   for (const key in row) {
-    if (key.startsWith(RESTAURANT_PREFIX)) restaurant[key.slice(RESTAURANT_PREFIX.length)] = row[key];
+    if (key === 'key_index') continue;
+    if (restaurant && key.startsWith(RESTAURANT_PREFIX)) restaurant[key.slice(RESTAURANT_PREFIX.length)] = row[key];
     else order[key] = row[key];
   }
-  return { order: order as OrderRow, restaurant: restaurant.id == null ? null : (restaurant as RestaurantRow) };
+  return { order: order as OrderRow, restaurant: restaurant?.id == null ? null : (restaurant as RestaurantRow) };
 }
+
 /** Order counts per user, batched. */
 export function orderCountByUserId(db: Db, maxBatchSize: number) {
   return new DataLoader<string, number>(
