@@ -12,6 +12,7 @@ import { similarByRestaurantId } from './loaders/similar.ts';
 import { tasteProfilesByUserId } from './loaders/taste-profiles.ts';
 import { usersById } from './loaders/users.ts';
 import type { Ml } from './ml/service.ts';
+import { requestScope } from './observability/request-scope.ts';
 import type { Orders } from './orders/service.ts';
 import type { Preferences } from './preferences/service.ts';
 import type { Recommender } from './recommend/engine.ts';
@@ -133,9 +134,14 @@ export async function createContext(
       throw unauthenticated();
     }
   }
+  // The request's handle: every statement its loaders and services send counts for it (request log).
+  const scope = requestScope(request);
+  const db = scope ? deps.db.scoped(scope) : deps.db;
+  const scoped = db !== deps.db;
+  const ml = scoped ? { ...deps.ml, index: deps.ml.index.withDb(db) } : deps.ml;
   return {
     ...initContextCache(),
-    db: deps.db,
+    db,
     viewer,
     owners: new Set(viewer ? [viewer.id] : []),
     // Read by sign-in and registration only: worked out when they ask. A function, not a getter:
@@ -143,13 +149,13 @@ export async function createContext(
     // on every request (and a getter makes the literal a slow dictionary-mode object).
     clientAddress: () => clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
     tokens: deps.tokens,
-    accounts: deps.accounts,
-    orders: deps.orders,
-    preferences: deps.preferences,
+    accounts: scoped ? deps.accounts.withDb(db) : deps.accounts,
+    orders: scoped ? deps.orders.withDb(db) : deps.orders,
+    preferences: scoped ? deps.preferences.withDb(db) : deps.preferences,
     limits: deps.limits,
-    ml: deps.ml,
-    recommender: deps.recommender,
+    ml,
+    recommender: scoped ? deps.recommender.withDb(db) : deps.recommender,
     cache: deps.cache,
-    loaders: new RequestLoaders(deps.db, deps.ml, viewer, deps.limits.maxBatchKeys),
+    loaders: new RequestLoaders(db, ml, viewer, deps.limits.maxBatchKeys),
   };
 }

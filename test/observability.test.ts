@@ -122,6 +122,39 @@ describe('request log', () => {
     expect(line?.rows).toBe(3); // first: 2 reads one more row, for hasNextPage
   });
 
+  it("counts the statements of a mutation's service and of concurrent requests each for its own request", async () => {
+    const token = await t.tokenFor(userId);
+    const auth = { authorization: `Bearer ${token}` };
+    lines.length = 0;
+    t.wire.reset();
+    // createOrder: its statements are sent by the orders service, not by a loader.
+    await post(
+      `mutation Place($r: ID!) { createOrder(input: {restaurantId: $r, items: [{name: "Dish", quantity: 1, price: 9.5}]}) { id } }`,
+      auth,
+      { r: Buffer.from(`Restaurant:${restaurants[0]}`).toString('base64') },
+    );
+    await t.wire.settle();
+    const placed = logged().find((l) => l.operation === 'Place');
+    expect(placed?.statements).toBeGreaterThan(0);
+    expect(placed?.statements).toBe(t.wire.statements.length);
+    // Ten requests at once: each line holds its own request's statements and rows, no more.
+    lines.length = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        i % 2
+          ? post('query A { restaurants(first: 2) { edges { node { name } } } }')
+          : post('query B { me { orders(first: 3) { edges { node { restaurant { name } } } } } }', auth),
+      ),
+    );
+    const a = logged().filter((l) => l.operation === 'A');
+    const b = logged().filter((l) => l.operation === 'B');
+    expect(a).toHaveLength(5);
+    expect(b).toHaveLength(5);
+    for (const l of a) expect(l).toMatchObject({ statements: 1, rows: 3 });
+    // B: the user row, then 4 order rows (first: 3 reads one more, for hasNextPage) with their restaurants joined.
+    for (const l of b) expect(l).toMatchObject({ statements: 2, rows: 5 });
+  });
+
   it('makes up an id when the caller sends none or a malformed one', async () => {
     const none = await post('{ __typename }');
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

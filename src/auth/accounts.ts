@@ -39,6 +39,8 @@ export type Accounts = {
    * @throws UNAUTHENTICATED (one message for every failure), RATE_LIMITED or OVERLOADED.
    */
   login(input: { email: string; password: string }, clientAddress: string): Promise<string>;
+  /** The same accounts over another handle (a request's: its statements count for that request). */
+  withDb(db: Db): Accounts;
 };
 
 export function createAccounts(deps: {
@@ -55,6 +57,7 @@ export function createAccounts(deps: {
   });
 
   return {
+    withDb: (other) => createAccounts({ ...deps, db: other }),
     async register(input, clientAddress) {
       hasher.refuseWhenFull('hash');
       const limits: Limit[] = [

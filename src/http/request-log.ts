@@ -11,7 +11,7 @@ import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../observability/logger.ts';
 import { sqlStatementsPerRequest } from '../observability/metrics.ts';
-import { currentScope, newRequestScope, type RequestScope, withRequestScope } from '../observability/request-scope.ts';
+import { bindRequestScope, newRequestScope, type RequestScope, requestScope } from '../observability/request-scope.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -21,18 +21,18 @@ export function useRequestLog(log: Logger, graphqlEndpoint: string): Plugin {
   const lines = log.child({}, { redact: { paths: [] } });
   const started = new WeakMap<Request, { at: bigint; scope: RequestScope; path: string }>();
   return {
-    onRequest({ request, url, requestHandler, setRequestHandler }) {
+    onRequest({ request, url }) {
       const given = request.headers.get('x-request-id');
       const scope = newRequestScope(given && REQUEST_ID.test(given) ? given : randomUUID());
       started.set(request, { at: process.hrtime.bigint(), scope, path: url.pathname });
-      if (url.pathname === graphqlEndpoint) {
-        setRequestHandler((req, ctx) => withRequestScope(scope, () => requestHandler(req, ctx)));
-      }
+      // The context builder finds it there (src/context.ts): the request's database handle counts into it.
+      if (url.pathname === graphqlEndpoint) bindRequestScope(request, scope);
     },
     onExecute({ args }) {
       // The operation actually run (a single named operation needs no operationName).
       const name = getOperationAST(args.document, args.operationName)?.name?.value;
-      currentScope()?.operations.push(name ?? 'anonymous');
+      const { request } = args.contextValue as { request?: Request };
+      if (request) requestScope(request)?.operations.push(name ?? 'anonymous');
     },
     onResponse({ request, response }) {
       const s = started.get(request);

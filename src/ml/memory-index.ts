@@ -52,6 +52,11 @@ export class MemoryIndex implements VectorIndex {
     private readonly opts: { dims: number; syncMs: number },
   ) {}
 
+  /** Its reads are the process's syncs, not any request's: the same index. */
+  withDb(_db: Db): VectorIndex {
+    return this;
+  }
+
   stats() {
     return { size: this.ids.length, bytes: this.data.byteLength, scans: this.scans };
   }

@@ -18,6 +18,10 @@ export class PgvectorIndex implements VectorIndex {
     private readonly dims: number,
   ) {}
 
+  withDb(db: Db): VectorIndex {
+    return new PgvectorIndex(db, this.modelId, this.dims);
+  }
+
   async nearest(query: Float32Array, k: number, filter: NearestFilter = {}): Promise<Match[]> {
     const rows = await selectNearest(this.db, this.modelId, query, k, {
       minRating: filter.minRating,

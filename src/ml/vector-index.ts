@@ -1,3 +1,4 @@
+import type { Db } from '../db/pool.ts';
 /**
  * Nearest-neighbour search over restaurant embeddings (unit vectors, so cosine
  * similarity is a dot product). Two backends, chosen at start-up: pgvector where the
@@ -22,6 +23,8 @@ export interface VectorIndex {
   /** Restaurants indexed in process, the bytes their vectors take and full scans so far (0 for pgvector). */
   stats(): { size: number; bytes: number; scans: number };
   close(): void;
+  /** The index reading through `db` (a request's handle, so its statements count for it); the in-process one is itself. */
+  withDb(db: Db): VectorIndex;
 }
 
 /** The `k` best of a stream of scored items: a bounded min-heap (memory k, time n·log k). */

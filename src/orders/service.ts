@@ -27,6 +27,8 @@ export type Orders = {
   rate(ownerId: string, orderId: string, rating: number): Promise<OrderRow>;
   /** Deletes the owner's simulated orders. @returns how many. */
   clearSimulated(ownerId: string): Promise<number>;
+  /** The same service over another handle (a request's: its statements count for that request). */
+  withDb(db: Db): Orders;
 };
 
 /** Same order as `order`, for an idempotent retry (the date and rating may differ: now() and later ratings). */
@@ -61,6 +63,7 @@ async function existingOrder(db: Db, order: NewOrder): Promise<OrderRow> {
 export function createOrders(deps: { db: Db; recommender: Recommender }): Orders {
   const { db, recommender } = deps;
   return {
+    withDb: (other) => createOrders({ ...deps, db: other }),
     async create(order) {
       const row = (await insertOrder(db, order)) ?? (await existingOrder(db, order));
       await recommender.invalidate(order.userId);

@@ -13,11 +13,14 @@ export type Preferences = {
    * @throws BAD_USER_INPUT naming the first cuisine the catalogue does not know.
    */
   set(userId: string, choices: { cuisines: readonly string[]; priceRange: string | null }): Promise<void>;
+  /** The same service over another handle (a request's: its statements count for that request). */
+  withDb(db: Db): Preferences;
 };
 
 export function createPreferences(deps: { db: Db; recommender: Recommender }): Preferences {
   const { db, recommender } = deps;
   return {
+    withDb: (other) => createPreferences({ ...deps, db: other }),
     async set(userId, { cuisines, priceRange }) {
       const known = new Map(
         (await selectKnownCuisines(db, cuisines)).map((r) => [r.cuisine_type.toLowerCase(), r.cuisine_type]),

@@ -74,6 +74,11 @@ function summarize(
 export class Recommender {
   constructor(private readonly deps: Deps) {}
 
+  /** The same recommender reading through `db` (a request's handle: its statements count for that request). */
+  withDb(db: Db): Recommender {
+    return new Recommender({ ...this.deps, db, index: this.deps.index.withDb(db) });
+  }
+
   /** Forgets a user's cached results (after an order, a rating or new preferences), on every replica. */
   invalidate(userId: string): Promise<void> {
     return this.deps.cache.invalidate('recs', this.key(userId));

@@ -42,11 +42,11 @@ const trigramOf = new WeakMap<Db, Promise<boolean>>();
 
 /** Whether pg_trgm is installed: looked up once per pool (an extension is not dropped under a running gateway). */
 function hasTrigram(db: Db): Promise<boolean> {
-  let known = trigramOf.get(db);
+  let known = trigramOf.get(db.root);
   if (!known) {
     known = selectHasTrigram(db);
-    trigramOf.set(db, known);
-    known.catch(() => trigramOf.delete(db));
+    trigramOf.set(db.root, known);
+    known.catch(() => trigramOf.delete(db.root));
   }
   return known;
 }
