@@ -120,6 +120,26 @@ describe('a user and their orders with restaurants', () => {
     expect(fifty[1]).not.toContain('description');
   });
 
+  it("restaurant { id } alone: no join and no statement of its own (the id is the order's restaurant_id)", async () => {
+    const userId = await insertUser(t.db, 'ids-only@example.com');
+    await insertOrders(t.db, userId, restaurantIds, 4);
+    const token = await t.tokenFor(userId);
+    t.wire.reset();
+    const r = await t.gql<{ me: { orders: { edges: { node: { restaurant: { id: string } } }[] } } }>(
+      '{ me { orders(first: 10) { edges { node { restaurant { id } } } } } }',
+      {},
+      { token },
+    );
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data?.me.orders.edges).toHaveLength(4);
+    for (const e of r.body.data!.me.orders.edges) {
+      expect(restaurantIds).toContain(Buffer.from(e.node.restaurant.id, 'base64').toString().split(':')[1]);
+    }
+    const sqls = t.wire.statements.map((s) => s.sql);
+    expect(sqls).toHaveLength(2);
+    expect(sqls[1]).not.toContain('JOIN restaurants');
+  });
+
   it("the seeds' N+1 case through the real API: orders placed with createOrder, at most 3 statements for 5 or 50", async () => {
     const query = `{ me { orders(first: 50) { edges { node { restaurant { name cuisineType } } } } } }`;
     const counts: number[] = [];

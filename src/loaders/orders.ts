@@ -46,11 +46,12 @@ export function orderPagesByUserId(
     observedBatch('orderPages', async (keys) => {
       const columns = [...new Set(keys.flatMap((k) => k.columns))].sort();
       const withRestaurant = new Set(keys.flatMap((k) => k.restaurantColumns));
-      const restaurantColumns = [...withRestaurant].sort();
-      const rows = await selectOrderPagesByUserIds(db, keys, columns, restaurantColumns);
+      // The id is the order's restaurant_id (NOT NULL, a foreign key: the row exists), not joined.
+      const joinedColumns = [...withRestaurant].filter((c) => c !== 'id').sort();
+      const rows = await selectOrderPagesByUserIds(db, keys, columns, joinedColumns);
       const pages = keys.map((): OrderRow[] => []);
       for (const row of rows) {
-        const { order, restaurant } = splitRow(row, restaurantColumns.length > 0);
+        const { order, restaurant } = splitRow(row, withRestaurant.size > 0);
         if (restaurant) restaurants().prime(restaurant, withRestaurant);
         pages[row.key_index]?.push(order);
       }
@@ -66,12 +67,12 @@ export function orderPagesByUserId(
 
 /**
  * A page row as an order row (without `key_index` and the joined restaurant columns) and its
- * restaurant (null when none was joined or it is gone). One pass building two new objects: rest
- * spread and `delete` cost more, and `delete` leaves a slow dictionary-mode object behind.
+ * restaurant when asked for (its id is the order's `restaurant_id`). One pass building two new
+ * objects: rest spread and `delete` cost more, and `delete` leaves a slow dictionary-mode object.
  */
-function splitRow(row: Record<string, unknown>, joined: boolean) {
+function splitRow(row: Record<string, unknown>, withRestaurant: boolean) {
   const order: Record<string, unknown> = {};
-  const restaurant: Record<string, unknown> | null = joined ? {} : null;
+  const restaurant: Record<string, unknown> | null = withRestaurant ? { id: row.restaurant_id } : null;
   for (const key in row) {
     if (key === 'key_index') continue;
     if (restaurant && key.startsWith(RESTAURANT_PREFIX)) restaurant[key.slice(RESTAURANT_PREFIX.length)] = row[key];

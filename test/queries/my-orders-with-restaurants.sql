@@ -2,7 +2,7 @@
   SELECT "id", "name" FROM users WHERE id = ANY($1::"int8"[]);
 
 /* orderPagesByUserIds */
-  SELECT (k.ord - 1)::int AS key_index, "o"."id", "o"."items", "o"."order_date", "o"."restaurant_id", "o"."total_amount", "o"."user_id", "r"."cuisine_type" AS "restaurant__cuisine_type", "r"."id" AS "restaurant__id", "r"."name" AS "restaurant__name"
+  SELECT (k.ord - 1)::int AS key_index, "o"."id", "o"."items", "o"."order_date", "o"."restaurant_id", "o"."total_amount", "o"."user_id", "r"."cuisine_type" AS "restaurant__cuisine_type", "r"."name" AS "restaurant__name"
   FROM unnest(
   $1::"int8"[],
   $2::"timestamptz"[],

@@ -40,7 +40,7 @@ export function selectOrdersByIdsForOwner(
 /** One page request of one user's orders, newest first; `after` is the last row of the previous page. */
 export type OrdersPageKey = { userId: string; after: { orderDate: string; id: string } | null; limit: number };
 
-/** A page row's restaurant columns, when the page joins them: `restaurant__<column>` (null without a restaurant). */
+/** A page row's restaurant columns, when the page joins them: `restaurant__<column>`. */
 export const RESTAURANT_PREFIX = 'restaurant__';
 const OrderPageRow = OrderRow.extend({
   key_index: z.number().int(),
@@ -55,8 +55,9 @@ const OrderPageRow = OrderRow.extend({
  * cursor compares against (+infinity, max bigint) so every key uses the same
  * index-friendly row comparison. Rows carry `key_index`, the key's position.
  * `columns` must include `id` and `order_date` (the sort key), and `restaurant_id` when
- * `restaurantColumns` is not empty: then each row also carries its restaurant's columns
- * (`restaurant__<column>`, by primary key), so a page and its restaurants are one statement.
+ * `restaurantColumns` is not empty: then each row also carries those columns of its restaurant
+ * (`restaurant__<column>`, by primary key; the restaurant's id is the order's `restaurant_id`, a
+ * NOT NULL foreign key, so the row exists), and a page and its restaurants are one statement.
  */
 export function selectOrderPagesByUserIds(
   db: Db,
