@@ -6,7 +6,7 @@
  * Request, the context builder finds it there and hands the request's loaders and services a
  * database handle that counts into it (src/db/pool.ts `Db.scoped`). On Node 20 an active
  * AsyncLocalStorage runs promise hooks on every promise of the process, ~15 % of a small
- * request's CPU (measured under the benchmark's Q1: 0.55 against 0.65–0.86 ms per request).
+ * request's CPU (measured under the benchmark's Q1, alternating rounds: 0.67 against 0.83 ms).
  */
 export type RequestScope = {
   requestId: string;
