@@ -97,7 +97,7 @@ export type Context = {
   /**
    * Users whose own data this response may show: the viewer, plus a user who signed in
    * or registered in this request (so `login { user { … } }` works before the client
-   * holds a token). The `owner` auth scope reads it; nothing else grants access.
+   * holds a token). `ownedBy` (src/schema/ownership.ts) reads it; nothing else grants access.
    */
   owners: Set<string>;
   /** The client's address (behind a trusted proxy, its header): worked out only when called. */

@@ -5,6 +5,7 @@ import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../context.ts';
 import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
 import FieldNeedsPlugin from './field-needs.ts';
+import OwnershipPlugin from './ownership.ts';
 import { isIdString } from './pagination.ts';
 import { inputError } from './validation.ts';
 
@@ -27,11 +28,10 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
   /**
-   * Authorization, declared on types and fields, checked by one plugin:
-   * `authenticated`: the request carries a valid token;
-   * `owner: userId`: the row belongs to a user this response may show (Context.owners).
+   * Authorization of fields: `authenticated`, the request carries a valid token. Rows that belong
+   * to a user declare `ownedBy` on their type instead (src/schema/ownership.ts).
    */
-  AuthScopes: { authenticated: boolean; owner: string };
+  AuthScopes: { authenticated: boolean };
   /**
    * What every connection value carries besides edges and pageInfo (the relay plugin merges it
    * into each connection's shape, so no cast reads it): the count behind `totalCount`, run only
@@ -43,15 +43,13 @@ export const builder = new SchemaBuilder<{
   // ValidationPlugin: mutation inputs' rules at their argument (src/schema/validation.ts); listed
   // before RelayPlugin so that global ids are decoded (or refused) before the rules see them.
   // FieldNeedsPlugin: `select` and `cost` at the field (src/schema/field-needs.ts).
-  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin, FieldNeedsPlugin],
+  // OwnershipPlugin: `ownedBy` at the type (src/schema/ownership.ts).
+  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin, FieldNeedsPlugin, OwnershipPlugin],
   validation: { validationError: inputError },
   scopeAuth: {
-    authScopes: (ctx) => ({
-      authenticated: ctx.viewer !== null,
-      owner: (userId) => ctx.owners.has(userId),
-    }),
-    // Not signed in: UNAUTHENTICATED. Someone else's row: the same NOT_FOUND as a missing
-    // one (message included), so ids cannot be probed.
+    authScopes: (ctx) => ({ authenticated: ctx.viewer !== null }),
+    // Not signed in: UNAUTHENTICATED. Any other failed scope: the same NOT_FOUND as a missing
+    // row (message included), so ids cannot be probed.
     unauthorizedError: (_parent, _ctx, info, result) =>
       needsAuthentication(result.failure) ? authenticationRequired() : notFound(info.parentType.name),
   },

@@ -5,7 +5,7 @@
  * (src/http/cost.ts) read them from the built schema; no table elsewhere repeats them.
  *
  * A type whose rows are projected declares `select` too: the columns every read of it includes
- * (its key, the owner column its scope checks). On such a type, every field but `id` must
+ * (its key, the owner column `ownedBy` checks). On such a type, every field but `id` must
  * declare its columns (`select: []` when it needs only the key): the schema refuses to build
  * otherwise, so a new field cannot silently read a column the projection never fetched.
  */

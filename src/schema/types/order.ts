@@ -24,8 +24,9 @@ builder.node(Order, {
   // The key and the owner (the scope below checks it) are always read; each field declares its own.
   select: ['id', 'user_id'],
   id: { resolve: (o) => o.id },
-  // Only the owner sees an order; the loaders also filter by owner in SQL (a foreign row never loads).
-  authScopes: (o) => ({ owner: o.user_id }),
+  // Only the owner sees an order (src/schema/ownership.ts); the loaders also filter by owner in SQL
+  // (a foreign row never loads).
+  ownedBy: (o) => o.user_id,
   // Scoped to the viewer in SQL: another user's order loads as null, exactly like a missing one.
   loadWithoutCache: (id, ctx, info) => ctx.loaders.ordersById.load(id, projectedColumns<OrderRow>(info, 'Order')),
   fields: (t) => ({

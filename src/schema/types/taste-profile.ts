@@ -11,7 +11,7 @@ import { User } from './user.ts';
  */
 export const TasteProfile = builder.objectRef<TasteProfileRow>('TasteProfile').implement({
   description: "A user's tastes, aggregated in one statement (orders are never loaded for it).",
-  authScopes: (p) => ({ owner: p.user_id }),
+  ownedBy: (p) => p.user_id,
   fields: (t) => ({
     favoriteCuisines: t.stringList({
       description: 'Top 3 cuisines by order count; before any order, the cuisines chosen in setTastePreferences.',

@@ -18,7 +18,7 @@ builder.node(User, {
   select: ['id'],
   id: { resolve: (u) => u.id },
   // A user is visible only to itself: to anyone else, the same NOT_FOUND as a missing id.
-  authScopes: (u) => ({ owner: u.id }),
+  ownedBy: (u) => u.id,
   loadWithoutCache: (id, ctx, info) =>
     ctx.owners.has(id) ? ctx.loaders.usersById.load(id, projectedColumns<UserRow>(info, 'User')) : null,
   fields: (t) => ({
