@@ -40,6 +40,47 @@ export type AppDeps = {
 export type Viewer = { id: string };
 
 /**
+ * The services a request reaches, over its own database handle (its statements count for it in
+ * the request log). Built on first use, like the loaders below: a request that places no order
+ * builds no order service. A class with getters, not getters on the context: envelop copies the
+ * context into Yoga's with Object.assign, which would run them all on every request.
+ */
+class RequestServices {
+  #accounts?: Accounts;
+  #orders?: Orders;
+  #preferences?: Preferences;
+  #recommender?: Recommender;
+  #ml?: Ml;
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly db: Db,
+  ) {}
+
+  get accounts() {
+    this.#accounts ??= this.deps.accounts.withDb(this.db);
+    return this.#accounts;
+  }
+  get orders() {
+    this.#orders ??= this.deps.orders.withDb(this.db);
+    return this.#orders;
+  }
+  get preferences() {
+    this.#preferences ??= this.deps.preferences.withDb(this.db);
+    return this.#preferences;
+  }
+  get recommender() {
+    this.#recommender ??= this.deps.recommender.withDb(this.db);
+    return this.#recommender;
+  }
+  /** Embeddings and the vector index (the pgvector one reads through the request's handle). */
+  get ml() {
+    this.#ml ??= { ...this.deps.ml, index: this.deps.ml.index.withDb(this.db) };
+    return this.#ml;
+  }
+}
+
+/**
  * Per-request DataLoaders: created for each request, so no row is ever shared between users.
  * Each is built on first use (getters on the prototype: nothing is allocated for the ones a
  * request never reads; building all seven up front was ~1 % of a small request's CPU).
@@ -55,13 +96,13 @@ class RequestLoaders {
 
   constructor(
     private readonly db: Db,
-    private readonly ml: Ml,
+    private readonly services: RequestServices,
     private readonly viewer: Viewer | null,
     private readonly maxBatch: number,
   ) {}
 
   get similarByRestaurantId() {
-    this.#similar ??= similarByRestaurantId(this.ml.index, this.maxBatch);
+    this.#similar ??= similarByRestaurantId(this.services.ml.index, this.maxBatch);
     return this.#similar;
   }
   get restaurantsById() {
@@ -103,13 +144,10 @@ export type Context = {
   /** The client's address (behind a trusted proxy, its header): worked out only when called. */
   clientAddress: () => string;
   tokens: TokenService;
-  accounts: Accounts;
-  orders: Orders;
-  preferences: Preferences;
   limits: Limits;
-  ml: Ml;
-  recommender: Recommender;
   cache?: TieredCache;
+  /** accounts, orders, preferences, recommender, ml: each over the request's handle, built on first use */
+  services: RequestServices;
   loaders: RequestLoaders;
 };
 
@@ -137,8 +175,7 @@ export async function createContext(
   // The request's handle: every statement its loaders and services send counts for it (request log).
   const scope = requestScope(request);
   const db = scope ? deps.db.scoped(scope) : deps.db;
-  const scoped = db !== deps.db;
-  const ml = scoped ? { ...deps.ml, index: deps.ml.index.withDb(db) } : deps.ml;
+  const services = new RequestServices(deps, db);
   return {
     ...initContextCache(),
     db,
@@ -149,13 +186,9 @@ export async function createContext(
     // on every request (and a getter makes the literal a slow dictionary-mode object).
     clientAddress: () => clientAddress(request, req, deps.clientIpHeader, deps.trustedProxyHops),
     tokens: deps.tokens,
-    accounts: scoped ? deps.accounts.withDb(db) : deps.accounts,
-    orders: scoped ? deps.orders.withDb(db) : deps.orders,
-    preferences: scoped ? deps.preferences.withDb(db) : deps.preferences,
     limits: deps.limits,
-    ml,
-    recommender: scoped ? deps.recommender.withDb(db) : deps.recommender,
     cache: deps.cache,
-    loaders: new RequestLoaders(db, ml, viewer, deps.limits.maxBatchKeys),
+    services,
+    loaders: new RequestLoaders(db, services, viewer, deps.limits.maxBatchKeys),
   };
 }

@@ -65,15 +65,9 @@ export function selectOrderPagesByUserIds(
   columns: readonly OrderColumn[],
   restaurantColumns: readonly RestaurantColumn[] = [],
 ) {
-  for (const c of restaurantColumns) if (!RESTAURANT_COLUMNS.includes(c)) throw new Error(`Unknown column ${c}`);
   const joined = restaurantColumns.length > 0;
   const restaurantList = joined
-    ? sql.fragment`, ${sql.join(
-        restaurantColumns.map(
-          (c) => sql.fragment`${sql.identifier(['r', c])} AS ${sql.identifier([RESTAURANT_PREFIX + c])}`,
-        ),
-        sql.fragment`, `,
-      )}`
+    ? sql.fragment`, ${columnList(RESTAURANT_COLUMNS, restaurantColumns, 'r', RESTAURANT_PREFIX)}`
     : sql.fragment``;
   return db.any(sql.type(OrderPageRow)`/* orderPagesByUserIds */
     SELECT (k.ord - 1)::int AS key_index, ${columnList(ORDER_COLUMNS, columns, 'o')}${restaurantList}

@@ -50,7 +50,8 @@ builder.mutationFields((t) => ({
       'Creates an account and signs it in. Registrations are limited per client address and in total ' +
       '(REGISTER_ADDRESS_LIMIT, REGISTER_GLOBAL_LIMIT): past a limit, RATE_LIMITED with retryAfter.',
     args: { input: t.arg({ type: RegisterInput, required: true }).validate(RegisterRules) },
-    resolve: async (_root, { input }, ctx) => signedIn(ctx, await ctx.accounts.register(input, ctx.clientAddress())),
+    resolve: async (_root, { input }, ctx) =>
+      signedIn(ctx, await ctx.services.accounts.register(input, ctx.clientAddress())),
   }),
   login: t.field({
     type: AuthPayload,
@@ -59,6 +60,7 @@ builder.mutationFields((t) => ({
       '10 attempts per email or client address in 15 minutes block further ones (RATE_LIMITED; a success ' +
       'gives its attempt back). Too many sign-ins at once: OVERLOADED with retryAfter.',
     args: { input: t.arg({ type: LoginInput, required: true }).validate(LoginRules) },
-    resolve: async (_root, { input }, ctx) => signedIn(ctx, await ctx.accounts.login(input, ctx.clientAddress())),
+    resolve: async (_root, { input }, ctx) =>
+      signedIn(ctx, await ctx.services.accounts.login(input, ctx.clientAddress())),
   }),
 }));

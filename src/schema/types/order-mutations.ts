@@ -33,7 +33,7 @@ builder.mutationFields((t) => ({
     description: 'Places an order for the signed-in user, in one statement.',
     args: { input: t.arg({ type: CreateOrderInput, required: true }).validate(CreateOrderRules) },
     resolve: (_root, { input }, ctx) =>
-      ctx.orders.create({
+      ctx.services.orders.create({
         userId: viewerId(ctx),
         restaurantId: input.restaurantId.id,
         orderDate: input.orderDate ?? null,
@@ -52,11 +52,11 @@ builder.mutationFields((t) => ({
       id: t.arg.globalID({ for: Order, required: true }),
       rating: t.arg.int({ required: true }),
     },
-    resolve: (_root, args, ctx) => ctx.orders.rate(viewerId(ctx), args.id.id, args.rating),
+    resolve: (_root, args, ctx) => ctx.services.orders.rate(viewerId(ctx), args.id.id, args.rating),
   }),
   clearSimulatedOrders: t.int({
     authScopes: { authenticated: true },
     description: "Deletes the signed-in user's simulated orders; returns how many.",
-    resolve: (_root, _args, ctx) => ctx.orders.clearSimulated(viewerId(ctx)),
+    resolve: (_root, _args, ctx) => ctx.services.orders.clearSimulated(viewerId(ctx)),
   }),
 }));

@@ -46,7 +46,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const first = pageSize(args.first, 10, MAX_RECOMMENDATIONS);
       if (first === 0) return [];
-      const list = await ctx.recommender.recommendations(viewerId(ctx), args.refresh ?? false);
+      const list = await ctx.services.recommender.recommendations(viewerId(ctx), args.refresh ?? false);
       return list.items.slice(0, first).map((item) => ({ ...item, generatedAt: list.generatedAt }));
     },
   }),
@@ -57,6 +57,6 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     description: "The chef's pick for the signed-in user; a top-rated pick for a new user.",
     args: { refresh: t.arg.boolean({ defaultValue: false }) },
-    resolve: (_root, args, ctx) => ctx.recommender.chefChoice(viewerId(ctx), args.refresh ?? false),
+    resolve: (_root, args, ctx) => ctx.services.recommender.chefChoice(viewerId(ctx), args.refresh ?? false),
   }),
 }));

@@ -35,7 +35,7 @@ builder.queryFields((t) => ({
       if (text.length === 0) throw badUserInput(`"text" must be 1–${MAX_TEXT} characters`, { argument: 'text' });
       const first = pageSize(args.first, 10, MAX_MATCHES);
       if (first === 0 || words(text).length === 0) return [];
-      const matches = await searchRestaurants({ db: ctx.db, ml: ctx.ml, cache: ctx.cache }, text, first);
+      const matches = await searchRestaurants({ db: ctx.db, ml: ctx.services.ml, cache: ctx.cache }, text, first);
       return matches.map((m) => ({ restaurantId: m.id, score: Math.round(m.score * 10_000) / 10_000 }));
     },
   }),

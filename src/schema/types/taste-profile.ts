@@ -59,7 +59,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: TastePreferencesInput, required: true }).validate(TastePreferencesRules) },
     resolve: async (_root, { input }, ctx) => {
       const userId = viewerId(ctx);
-      await ctx.preferences.set(userId, { cuisines: input.cuisines, priceRange: input.priceRange ?? null });
+      await ctx.services.preferences.set(userId, { cuisines: input.cuisines, priceRange: input.priceRange ?? null });
       return ctx.loaders.tasteProfilesByUserId.clear(userId).load(userId);
     },
   }),
