@@ -48,6 +48,9 @@ type MigrateResult = { applied: string[]; current: string | null };
 export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tastematch-migrate' });
   await client.connect();
+  // A connection that breaks between statements fails the next one; without a listener its
+  // 'error' event would end the process instead.
+  client.on('error', () => {});
   const step = async (fn: () => Promise<void>) => {
     await client.query('BEGIN');
     try {

@@ -226,6 +226,14 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
   ): Promise<R> => {
     const client = await pool.connect();
     let discarded: Error | undefined;
+    // pg-pool listens for a connection's 'error' only while it is idle: one that breaks while
+    // checked out between two statements (a server restart mid-transaction) would emit an
+    // unhandled 'error' and end the process. Its next statement fails on its own; it is dropped.
+    const onBroken = (error: Error) => {
+      discarded ??= error;
+      log.warn({ err: error }, 'database connection error');
+    };
+    client.on('error', onBroken);
     try {
       return await fn(client, (reason) => {
         discarded ??= reason;
@@ -234,6 +242,7 @@ export async function createDb(options: DbOptions, log: Logger): Promise<Db> {
       if (isConnectionFailure(error)) discarded ??= error as Error;
       throw error;
     } finally {
+      client.removeListener('error', onBroken);
       client.release(discarded);
     }
   };

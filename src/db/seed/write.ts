@@ -30,6 +30,9 @@ export type SeedWriter = {
 export async function openSeedWriter(databaseUrl: string): Promise<SeedWriter> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tastematch-seed' });
   await client.connect();
+  // A connection that breaks between statements fails the next one; without a listener its
+  // 'error' event would end the process instead.
+  client.on('error', () => {});
 
   /** Runs `fn` in its own transaction: a failed batch leaves nothing behind. */
   const transaction = async <T>(fn: () => Promise<T>): Promise<T> => {
