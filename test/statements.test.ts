@@ -135,9 +135,31 @@ describe('a user and their orders with restaurants', () => {
     for (const e of r.body.data!.me.orders.edges) {
       expect(restaurantIds).toContain(Buffer.from(e.node.restaurant.id, 'base64').toString().split(':')[1]);
     }
+    // One statement: the page; `me` asks nothing of the user's row but its id, the token's.
     const sqls = t.wire.statements.map((s) => s.sql);
-    expect(sqls).toHaveLength(2);
-    expect(sqls[1]).not.toContain('JOIN restaurants');
+    expect(sqls).toHaveLength(1);
+    expect(sqls[0]).toContain('orderPagesByUserIds');
+    expect(sqls[0]).not.toContain('JOIN restaurants');
+  });
+
+  it("me without its row's columns reads no user row; a deleted account's token then sees no orders, and me is null once a column is asked", async () => {
+    const userId = await insertUser(t.db, 'gone-reader@example.com');
+    await insertOrders(t.db, userId, restaurantIds, 3);
+    const token = await t.tokenFor(userId);
+    const orders = '{ me { id orders(first: 5) { edges { node { id } } } } }';
+    t.wire.reset();
+    const before = await t.gql<{ me: { id: string; orders: { edges: unknown[] } } }>(orders, {}, { token });
+    expect(before.body.data?.me.orders.edges).toHaveLength(3);
+    expect(Buffer.from(before.body.data!.me.id, 'base64').toString()).toBe(`User:${userId}`);
+    expect(t.wire.statements.map((s) => s.sql).join('\n')).not.toContain('usersByIds');
+
+    await t.db.sql('DELETE FROM users WHERE id = $1', [userId]);
+    const after = await t.gql<{ me: { orders: { edges: unknown[] } } }>(orders, {}, { token });
+    expect(after.body.errors).toBeUndefined();
+    expect(after.body.data?.me.orders.edges).toEqual([]);
+    const named = await t.gql<{ me: null }>('{ me { name } }', {}, { token });
+    expect(named.body.errors).toBeUndefined();
+    expect(named.body.data?.me).toBeNull();
   });
 
   it("the seeds' N+1 case through the real API: orders placed with createOrder, at most 3 statements for 5 or 50", async () => {

@@ -1,6 +1,3 @@
-/* usersByIds */
-  SELECT "id" FROM users WHERE id = ANY($1::"int8"[]);
-
 /* orderPagesByUserIds */
   SELECT (k.ord - 1)::int AS key_index, "o"."id", "o"."order_date", "o"."restaurant_id", "o"."user_id", "r"."location" AS "restaurant__location", "r"."name" AS "restaurant__name", "r"."rating" AS "restaurant__rating"
   FROM unnest(
