@@ -30,6 +30,7 @@ import { operationNames, type RequestScope } from '../observability/request-scop
 import { DataIntegrityError, isConnectionFailure, NotFoundError, RowValidationError } from './errors.ts';
 import { inputSqlState } from './input-errors.ts';
 import { type QuerySqlToken, sql } from './sql.ts';
+import { getTypeParser } from './type-parsers.ts';
 
 export type DbOptions = {
   url: string;
@@ -86,20 +87,6 @@ export type Db = Omit<Queries, 'query'> & {
   state(): { active: number; waiting: number; size: number; idle: number; connections: number };
   end(): Promise<void>;
 };
-
-const OID = { numeric: 1700, numericArray: 1231 } as const;
-// int8 stays a string (pg's default): exact beyond 2^53 and cheap to put in global ids.
-// timestamptz is a Date (pg's default). numeric becomes a number: ratings and amounts fit.
-const parseNumeric = (v: string) => Number.parseFloat(v);
-const parseNumericArray = (v: string) =>
-  (pg.types.getTypeParser(OID.numericArray as never)(v) as (string | null)[]).map((x) =>
-    x === null ? null : parseNumeric(x),
-  );
-const getTypeParser = ((oid: number, format?: 'text' | 'binary') => {
-  if (format !== 'binary' && oid === OID.numeric) return parseNumeric;
-  if (format !== 'binary' && oid === OID.numericArray) return parseNumericArray;
-  return pg.types.getTypeParser(oid, format);
-}) as typeof pg.types.getTypeParser;
 
 /** slonik's tag numbers placeholders `$slonik_N` (so `$1` in text is never taken for one); PostgreSQL's are `$N`. */
 const postgresText = (sql: string) => sql.replaceAll('$slonik_', '$');

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { type DocumentNode, getOperationAST, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { requestUrl } from './request-url.ts';
 
 /** Root fields whose answers are the same for everyone. */
 const PUBLIC_FIELDS = new Set(['restaurants', 'restaurant', 'searchRestaurants', 'cuisines', 'node', '__typename']);
@@ -120,7 +121,7 @@ export function useHttpCaching(graphqlEndpoint: string): Plugin {
       }
     },
     async onResponse({ request, response, setResponse }) {
-      if (new URL(request.url).pathname !== graphqlEndpoint) return;
+      if (requestUrl(request).pathname !== graphqlEndpoint) return;
       if (response.headers.has('cache-control') && response.status !== 200) return; // our 503s say no-store already
       const d = decisions.get(request);
       const cacheable = request.method === 'GET' && response.status === 200 && d?.fields && !d.failed;

@@ -109,13 +109,15 @@ export function notModified(headers: Headers): Response {
 export function useCompression(minBytes: number): Plugin {
   return {
     async onResponse({ request, response, setResponse }) {
-      if (minBytes <= 0 || !response.body || request.method === 'HEAD') return;
+      if (minBytes <= 0 || request.method === 'HEAD') return;
       if (response.status === 204 || response.status === 304 || response.headers.has('content-encoding')) return;
       if (!COMPRESSIBLE.test(response.headers.get('content-type') ?? '')) return;
       if (/\bno-transform\b/i.test(response.headers.get('cache-control') ?? '')) return;
       addVary(response.headers, 'Accept-Encoding');
       const encoding = negotiateEncoding(request.headers.get('accept-encoding'));
-      if (encoding === 'identity') return;
+      // `response.body` last: on a body given as a string, reading it builds a stream (and the
+      // server then pipes that instead of writing the string): ~2.5 % of a request's CPU.
+      if (encoding === 'identity' || !response.body) return;
       const declared = Number(response.headers.get('content-length') ?? Number.NaN);
       if (declared < minBytes) return;
       const body = new Uint8Array(await response.arrayBuffer());

@@ -12,6 +12,7 @@ import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../db/demo-account.ts';
 import { addVary } from './cache-control.ts';
 import { compress, type Encoding, encodedEtag, etagMatches, negotiateEncoding, notModified } from './compression.ts';
+import { requestUrl } from './request-url.ts';
 
 const WELCOME = `# Welcome to TasteMatch.
 #
@@ -189,7 +190,7 @@ export function useGraphiQLCaching(endpoint: string, options: GraphiQLOptions): 
     async onResponse({ request, response, setResponse }) {
       if (request.method !== 'GET' || response.status !== 200) return;
       if (!/^text\/html/i.test(response.headers.get('content-type') ?? '')) return;
-      if (new URL(request.url).pathname !== endpoint) return;
+      if (requestUrl(request).pathname !== endpoint) return;
       // The body is the page rendered from `options`, already at hand in its variants.
       await response.body?.cancel();
       const encoding = negotiateEncoding(request.headers.get('accept-encoding'));

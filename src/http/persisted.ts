@@ -42,6 +42,7 @@ import { z } from 'zod';
 import { clientAddress } from '../client-address.ts';
 import { ErrorCode } from '../errors.ts';
 import { cacheEvents } from '../observability/metrics.ts';
+import { requestUrl } from './request-url.ts';
 
 export type PersistedMode = 'off' | 'allow' | 'only';
 
@@ -110,7 +111,7 @@ export function persistedOperationId(params: GraphQLParams, request: Request): s
   const fromParams =
     (params as { documentId?: unknown }).documentId ?? (params.extensions as Extensions | undefined)?.documentId;
   if (typeof fromParams === 'string') return fromParams;
-  if (request.method === 'GET') return new URL(request.url).searchParams.get('documentId');
+  if (request.method === 'GET') return requestUrl(request).searchParams.get('documentId');
   return null;
 }
 

@@ -98,6 +98,9 @@ function memoized<T>(info: GraphQLResolveInfo, key: string, compute: () => T): T
   return value;
 }
 
+const NO_STEPS: readonly Step[] = Object.freeze([]);
+const NO_COLUMNS: readonly never[] = Object.freeze([]);
+
 const pathKey = (path: readonly Step[]) => path.map((p) => p.join('.')).join('/');
 
 /**
@@ -131,10 +134,14 @@ function readFieldNames(info: GraphQLResolveInfo, typeNames: readonly string[], 
 export function projectedColumns<R extends object>(
   info: GraphQLResolveInfo,
   typeName: string,
-  path: readonly Step[] = [],
-  also: readonly (keyof R & string)[] = [],
+  path: readonly Step[] = NO_STEPS,
+  also: readonly (keyof R & string)[] = NO_COLUMNS,
 ): (keyof R & string)[] {
-  return memoized(info, `columns:${typeName}|${pathKey(path)}|${also.join(',')}`, () => {
+  // The usual call (a field's own type, no path, nothing added) keys by the type name alone: it
+  // runs once per row under a list (Order.restaurant), and the key's string cost more than the lookup.
+  const key =
+    path.length === 0 && also.length === 0 ? typeName : `columns:${typeName}|${pathKey(path)}|${also.join(',')}`;
+  return memoized(info, key, () => {
     const { always, byField, typeNames } = projectionOf(info, typeName);
     const columns = new Set<string>([...always, ...also]);
     for (const f of selectedFieldNames(info, typeNames, path)) for (const c of byField.get(f) ?? []) columns.add(c);
