@@ -15,6 +15,8 @@ const Env = z.object({
   DB_IDLE_TIMEOUT_MS: int(60_000, 1),
   DB_MAX_CONNECTION_AGE_MS: int(1_800_000, 1),
   DB_MAX_WAITING: int(100, 0),
+  // Unset: src/db/pool.ts's DEFAULT_PREPARED_STATEMENTS (one default, where the statements are run).
+  DB_PREPARED_STATEMENTS: z.coerce.number().int().min(0).optional(),
   SLOW_QUERY_MS: int(1_000, 0),
   MAX_PAGE_SIZE: int(100, 1),
   MAX_DEPTH: int(8, 1),
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
       maxConnectionAgeMs: e.DB_MAX_CONNECTION_AGE_MS,
       maxWaiting: e.DB_MAX_WAITING,
+      preparedStatements: e.DB_PREPARED_STATEMENTS,
       slowQueryMs: e.SLOW_QUERY_MS,
       // Rows are checked against their query's zod type in development and tests, where a
       // query and its type can drift apart; production trusts what those tests checked.

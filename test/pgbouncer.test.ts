@@ -2,7 +2,8 @@
  * Behind PgBouncer in transaction mode (Debian's pgbouncer, started here on its own port in
  * front of this file's database): the real gateway process serves queries, nested loaders,
  * mutations and recommendations, and the statement timeout, which PgBouncer will not pass as
- * a startup parameter, still applies because it comes from the role (docs/postgres.md).
+ * a startup parameter, still applies because it comes from the role (docs/postgres.md). With
+ * DB_PREPARED_STATEMENTS=0, as PgBouncer before 1.21 needs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chownSync, writeFileSync } from 'node:fs';
@@ -100,6 +101,8 @@ describe.runIf(requireProgram('pgbouncer'))('behind PgBouncer (transaction mode)
     gateway = await startGateway({
       DATABASE_URL: bouncerUrl,
       JWT_SECRET: TEST_JWT_SECRET,
+      // Debian 12's PgBouncer is 1.18: no prepared statements in transaction mode (docs/postgres.md).
+      DB_PREPARED_STATEMENTS: '0',
     });
     base = gateway.base;
   }, 120_000);

@@ -186,6 +186,8 @@ describe('pgvector on PGlite', () => {
     db = await createDb(
       {
         url: pglite.url,
+        // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
+        preparedStatements: 0,
         poolMax: 4,
         poolTimeoutMs: 5_000,
         statementTimeoutMs: 5_000,

@@ -48,6 +48,8 @@ beforeAll(async () => {
   db = await createDb(
     {
       url: wire.url,
+      // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
+      preparedStatements: 0,
       poolMax: 4,
       poolTimeoutMs: 10_000,
       statementTimeoutMs: 10_000,

@@ -45,7 +45,14 @@ describe('timestamptz', () => {
     '9999-12-31 23:59:59.999+00',
   ];
 
-  for (const zone of ['UTC', 'Europe/Lisbon', 'America/Sao_Paulo', 'Asia/Kolkata', 'Asia/Kathmandu', 'Pacific/Chatham']) {
+  for (const zone of [
+    'UTC',
+    'Europe/Lisbon',
+    'America/Sao_Paulo',
+    'Asia/Kolkata',
+    'Asia/Kathmandu',
+    'Pacific/Chatham',
+  ]) {
     it(`reads what PostgreSQL writes under TimeZone ${zone} as pg's parser does`, async () => {
       const written = await texts(zone, VALUES);
       expect(written).toHaveLength(VALUES.length);
@@ -69,7 +76,11 @@ describe('timestamptz', () => {
   });
 
   it('leaves BC, far years and infinities to pg', async () => {
-    const written = await texts('UTC', ['0044-03-15 12:00:00+00 BC', '12026-01-01 00:00:00+00', '0050-06-01 00:00:00+00']);
+    const written = await texts('UTC', [
+      '0044-03-15 12:00:00+00 BC',
+      '12026-01-01 00:00:00+00',
+      '0050-06-01 00:00:00+00',
+    ]);
     for (const text of written) {
       expect((parseTimestamptz(text) as Date).getTime(), text).toBe((pgParser(text) as Date).getTime());
     }

@@ -58,6 +58,8 @@ beforeAll(async () => {
   db = await createDb(
     {
       url: pglite.url,
+      // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
+      preparedStatements: 0,
       poolMax: 4,
       poolTimeoutMs: 30_000,
       statementTimeoutMs: 30_000,
