@@ -213,6 +213,16 @@ function dockerfileNodeOptions(): string {
   return m[2] ?? m[3]!;
 }
 
+/** The runtime image's flags for node before `dist/server.js` (its CMD), so the bench starts what ships. */
+export function dockerfileNodeArgs(): string[] {
+  const cmds = [...readFileSync('Dockerfile', 'utf8').matchAll(/^CMD (\[.*\])\s*$/gm)];
+  const argv = cmds.length > 0 ? (JSON.parse(cmds.at(-1)![1]!) as string[]) : [];
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/server.js') {
+    throw new Error(`the Dockerfile's CMD is not node … dist/server.js: ${JSON.stringify(argv)}`);
+  }
+  return argv.slice(1, -1);
+}
+
 /** The variables of this process a production gateway inherits: the system's, nothing of the app's. */
 const SYSTEM_VARS = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'];
 
@@ -257,7 +267,7 @@ export function migrateProduction(dbUrl: string) {
 }
 
 /**
- * Starts `node [nodeArgs] dist/server.js` (built by `buildProduction`) with `productionEnv` (plus `env`) and
+ * Starts `node <the Dockerfile CMD's flags> [nodeArgs] dist/server.js` (built by `buildProduction`) with `productionEnv` (plus `env`) and
  * waits until GET /ready answers 200. Its stdout (a JSON log line per request) and stderr are read and
  * dropped but for a tail kept for error messages. `loopDelay()` reads prom-client's event-loop delay from
  * /metrics on the metrics port (reset at each scrape: the delay since the previous one).
@@ -272,7 +282,7 @@ export async function startProductionGateway(
   let metricsPort = await freePort();
   while (metricsPort === port) metricsPort = await freePort();
   const proc = trackChild(
-    spawn(process.execPath, [...(opts.nodeArgs ?? []), 'dist/server.js'], {
+    spawn(process.execPath, [...dockerfileNodeArgs(), ...(opts.nodeArgs ?? []), 'dist/server.js'], {
       env: { ...productionEnv(dbUrl, jwtSecret, { port, metricsPort }), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

@@ -245,7 +245,11 @@ describe('Dockerfile', () => {
 
   it('starts dist/server.js, which the build compiles from src/server.ts', () => {
     expect(all(runtime, 'ENTRYPOINT')).toEqual([]); // the node image's entrypoint execs the command
-    expect(execForm(all(runtime, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/server.js']);
+    const argv = execForm(all(runtime, 'CMD').at(-1)!.args);
+    // node, V8's heap flags that NODE_OPTIONS does not take (--initial-old-space-size), the server.
+    expect(argv[0]).toBe('node');
+    expect(argv.at(-1)).toBe('dist/server.js');
+    expect(argv.slice(1, -1)).toEqual(['--initial-old-space-size=64']);
     expect(existsSync(join(ROOT, 'src/server.ts'))).toBe(true);
     expect(JSON.parse(read('tsconfig.build.json')).compilerOptions.rootDir).toBe('src');
     const dist = copies(runtime).find((c) => c.sources.includes('/app/dist'))!;
