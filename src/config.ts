@@ -16,7 +16,8 @@ const Env = z.object({
   DB_MAX_CONNECTION_AGE_MS: int(1_800_000, 1),
   DB_MAX_WAITING: int(100, 0),
   // Unset: src/db/pool.ts's DEFAULT_PREPARED_STATEMENTS (one default, where the statements are run).
-  DB_PREPARED_STATEMENTS: z.coerce.number().int().min(0).optional(),
+  // At most 1,000: each is held by PostgreSQL on every connection.
+  DB_PREPARED_STATEMENTS: z.coerce.number().int().min(0).max(1000).optional(),
   SLOW_QUERY_MS: int(1_000, 0),
   MAX_PAGE_SIZE: int(100, 1),
   MAX_DEPTH: int(8, 1),

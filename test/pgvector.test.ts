@@ -18,7 +18,7 @@ import { listMigrations, migrate } from '../src/db/migrate.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { prng } from '../src/random.ts';
-import { type Pglite, startPglite } from './helpers/pglite-server.ts';
+import { PGLITE_POOL_OPTIONS, type Pglite, startPglite } from './helpers/pglite-server.ts';
 
 const IN_CI = process.env.CI === 'true';
 const DIMS = 384;
@@ -186,8 +186,7 @@ describe('pgvector on PGlite', () => {
     db = await createDb(
       {
         url: pglite.url,
-        // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
-        preparedStatements: 0,
+        ...PGLITE_POOL_OPTIONS,
         poolMax: 4,
         poolTimeoutMs: 5_000,
         statementTimeoutMs: 5_000,

@@ -7,6 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { isConnectionFailure } from '../src/db/errors.ts';
 import { createDb, type Db, type DbOptions } from '../src/db/pool.ts';
 import { sql } from '../src/db/sql.ts';
@@ -121,6 +122,15 @@ describe('prepared statements (DB_PREPARED_STATEMENTS)', () => {
       expect(texts[1]).toMatch(/\/\* b \*\//);
     } finally {
       await db.end();
+    }
+  });
+
+  it('DB_PREPARED_STATEMENTS: unset is the default, 0–1000 is taken, anything else refused', () => {
+    expect(loadConfig({}).db.preparedStatements).toBeUndefined();
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: '0' }).db.preparedStatements).toBe(0);
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: '1000' }).db.preparedStatements).toBe(1000);
+    for (const v of ['1001', '-1', '2.5', 'many']) {
+      expect(() => loadConfig({ DB_PREPARED_STATEMENTS: v }), v).toThrow(/DB_PREPARED_STATEMENTS/);
     }
   });
 

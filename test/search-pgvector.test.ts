@@ -19,7 +19,7 @@ import { createMl, type Ml } from '../src/ml/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { type SearchDeps, searchRestaurants } from '../src/recommend/search.ts';
 import { TEST_ML_OPTIONS } from './helpers/app.ts';
-import { type Pglite, startPglite } from './helpers/pglite-server.ts';
+import { PGLITE_POOL_OPTIONS, type Pglite, startPglite } from './helpers/pglite-server.ts';
 import { startWireCounter, type WireCounter } from './helpers/wire-counter.ts';
 
 const IN_CI = process.env.CI === 'true';
@@ -48,8 +48,7 @@ beforeAll(async () => {
   db = await createDb(
     {
       url: wire.url,
-      // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
-      preparedStatements: 0,
+      ...PGLITE_POOL_OPTIONS,
       poolMax: 4,
       poolTimeoutMs: 10_000,
       statementTimeoutMs: 10_000,

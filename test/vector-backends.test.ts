@@ -14,7 +14,7 @@ import { createMl, type Ml } from '../src/ml/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { TEST_ML_OPTIONS } from './helpers/app.ts';
 import { DISHES } from './helpers/catalogue.ts';
-import { type Pglite, startPglite } from './helpers/pglite-server.ts';
+import { PGLITE_POOL_OPTIONS, type Pglite, startPglite } from './helpers/pglite-server.ts';
 
 const IN_CI = process.env.CI === 'true';
 const log = createLogger('silent');
@@ -58,8 +58,7 @@ beforeAll(async () => {
   db = await createDb(
     {
       url: pglite.url,
-      // PGlite's connections share one session (helpers/pglite-server.ts): named statements would collide.
-      preparedStatements: 0,
+      ...PGLITE_POOL_OPTIONS,
       poolMax: 4,
       poolTimeoutMs: 30_000,
       statementTimeoutMs: 30_000,

@@ -15,6 +15,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * Pool options for a gateway pool on PGlite: its connections share one session, so named
+ * statements prepared on one "connection" collide on the next (DB_PREPARED_STATEMENTS=0, as
+ * behind PgBouncer before 1.21).
+ */
+export const PGLITE_POOL_OPTIONS = { preparedStatements: 0 } as const;
+
 export type Pglite = {
   /** `postgres://postgres@127.0.0.1:<port>/postgres?sslmode=disable` */
   url: string;

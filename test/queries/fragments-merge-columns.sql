@@ -1,11 +1,8 @@
 /* orderPagesByUserIds */
   SELECT 0 AS key_index, "o"."id", "o"."order_date", "o"."restaurant_id", "o"."user_id", "r"."location" AS "restaurant__location", "r"."name" AS "restaurant__name", "r"."rating" AS "restaurant__rating"
-  FROM (
-  SELECT "i"."id", "i"."order_date", "i"."restaurant_id", "i"."user_id" FROM orders i
-  WHERE i.user_id = $1::int8
-  AND (i.order_date, i.id) < ($2::timestamptz, $3::int8)
+  FROM (SELECT "i"."id", "i"."order_date", "i"."restaurant_id", "i"."user_id" FROM orders i
+  WHERE i.user_id = $1::int8 AND (i.order_date, i.id) < ($2::timestamptz, $3::int8)
   ORDER BY i.order_date DESC, i.id DESC
-  LIMIT $4::int4
-  ) o
+  LIMIT $4::int4) o
   LEFT JOIN restaurants r ON r.id = o.restaurant_id
   ORDER BY o.order_date DESC, o.id DESC;
