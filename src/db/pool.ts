@@ -103,7 +103,22 @@ export type Db = Omit<Queries, 'query'> & {
 };
 
 /** slonik's tag numbers placeholders `$slonik_N` (so `$1` in text is never taken for one); PostgreSQL's are `$N`. */
-const postgresText = (sql: string) => sql.replaceAll('$slonik_', '$');
+const toPostgresText = (sql: string) => sql.replaceAll('$slonik_', '$');
+
+/**
+ * `toPostgresText`, remembered for the first MAX_REMEMBERED_TEXTS texts: most statements are one of
+ * a few shapes reused as they are (src/db/statement-shapes.ts), whose text is looked up, not rebuilt.
+ */
+const MAX_REMEMBERED_TEXTS = 1_000;
+const postgresTexts = new Map<string, string>();
+const postgresText = (sql: string) => {
+  let text = postgresTexts.get(sql);
+  if (text === undefined) {
+    text = toPostgresText(sql);
+    if (postgresTexts.size < MAX_REMEMBERED_TEXTS) postgresTexts.set(sql, text);
+  }
+  return text;
+};
 
 type Runner = (text: string, values: readonly unknown[]) => Promise<pg.QueryResult>;
 

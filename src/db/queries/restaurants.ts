@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { columnList } from '../columns.ts';
 import type { Db } from '../pool.ts';
 import { type FragmentSqlToken, sql } from '../sql.ts';
+import { statementShapes } from '../statement-shapes.ts';
 
 export const PRICE_RANGES = ['low', 'medium', 'high'] as const;
 
@@ -158,12 +159,41 @@ export function selectRestaurantPage(
     columns: readonly RestaurantColumn[];
   },
 ) {
-  const conditions = filterConditions(args.filter);
-  if (args.after) conditions.push(keysetCondition(args.order, args.after));
-  return db.any(sql.type(RestaurantRow)`/* restaurantPage */
-    SELECT ${columnList(RESTAURANT_COLUMNS, args.columns)} FROM restaurants ${where(conditions)}
-    ${ORDER_BY[args.order]} LIMIT ${args.limit}`);
+  const { filter, after } = args;
+  const values = [filter.cuisine, filter.minRating, filter.priceRange, after?.[0], after?.[1], args.limit];
+  if (filter.search != null) return db.any(restaurantPage({ ...args, filter }, values));
+  const shape = {
+    ...args,
+    filter: { cuisine: filter.cuisine, minRating: filter.minRating, priceRange: filter.priceRange },
+  };
+  const key = [
+    args.order,
+    args.columns.join(','),
+    after ? 1 : 0,
+    ...values.slice(0, 3).map((v) => (v == null ? 0 : 1)),
+  ];
+  return db.any(restaurantPageShapes(key.join('|'), shape, values));
 }
+
+type PageArgs = Parameters<typeof selectRestaurantPage>[1];
+
+/** The page statement; `values`: cuisine, minRating, priceRange, the two `after` values, the limit. */
+function restaurantPage(args: PageArgs, values: readonly unknown[]) {
+  const set = <V>(v: V | null | undefined, i: number) => (v == null ? null : (values[i] as V));
+  const conditions = filterConditions({
+    ...args.filter,
+    cuisine: set(args.filter.cuisine, 0),
+    minRating: set(args.filter.minRating, 1),
+    priceRange: set(args.filter.priceRange, 2),
+  });
+  if (args.after) conditions.push(keysetCondition(args.order, [values[3] as string, values[4] as string]));
+  return sql.type(RestaurantRow)`/* restaurantPage */
+    SELECT ${columnList(RESTAURANT_COLUMNS, args.columns)} FROM restaurants ${where(conditions)}
+    ${ORDER_BY[args.order]} LIMIT ${values[5] as number}`;
+}
+
+/** Pages without a search text, built once per ordering, column and filter choice (src/db/statement-shapes.ts). */
+const restaurantPageShapes = statementShapes(128, (shape: PageArgs, markers) => restaurantPage(shape, markers));
 
 /** Counts the restaurants matching the filter (run only when `totalCount` is selected). */
 export function countRestaurants(db: Db, filter: RestaurantFilter) {
