@@ -372,12 +372,13 @@ export function compileServers() {
 /** The benchmarked servers: the production gateway, and the peers of bench/naive-server.ts etc. */
 export type ServerKind = 'gateway' | PeerKind;
 /** The peers, each `node dist-bench/bench/<file>.js` printing `READY <port>`. */
-export type PeerKind = 'naive' | 'postgraphile' | 'floor' | 'yoga';
+export type PeerKind = 'naive' | 'postgraphile' | 'floor' | 'yoga' | 'envelop';
 const PEER_ENTRIES: Record<PeerKind, string[]> = {
   naive: ['dist-bench/bench/naive-server.js'],
   postgraphile: ['dist-bench/bench/postgraphile-server.js'],
   floor: ['dist-bench/bench/sql-floor-server.js'],
   yoga: ['dist-bench/bench/yoga-floor-server.js'],
+  envelop: ['dist-bench/bench/envelop-floor-server.js'],
 };
 export type Server = {
   kind: ServerKind;

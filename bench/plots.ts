@@ -82,8 +82,8 @@ export interface Plot {
 // Rendering
 
 const FONT = 'sans-serif';
-const SERVERS = ['gateway', 'postgraphile', 'yoga', 'floor', 'naive'];
-const SERVER_RANGE = ['#1f77b4', '#2ca02c', '#9467bd', '#7f7f7f', '#ff7f0e'];
+const SERVERS = ['gateway', 'postgraphile', 'yoga', 'envelop', 'floor', 'naive'];
+const SERVER_RANGE = ['#1f77b4', '#2ca02c', '#9467bd', '#d62728', '#7f7f7f', '#ff7f0e'];
 /** The colour scale of the servers present, in the bench's order (a server the results lack gets no legend entry). */
 function serverScale(present: Iterable<string>) {
   const have = new Set(present);

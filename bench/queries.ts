@@ -37,10 +37,10 @@ export function gatewayRequest(url: string, name: BenchQueryName, token: string)
 // The same queries as each peer is asked them, and their answers in one shape to compare.
 
 /**
- * Who is asked: the gateway and the naive set share the gateway's schema; Yoga's floor has the gateway's
+ * Who is asked: the gateway and the naive set share the gateway's schema; the Yoga and envelop floors have the gateway's
  * shape (its `me` from a header); the others have their own.
  */
-export type Asked = 'gateway' | 'naive' | 'postgraphile' | 'floor' | 'yoga';
+export type Asked = 'gateway' | 'naive' | 'postgraphile' | 'floor' | 'yoga' | 'envelop';
 
 /**
  * PostGraphile's Amber schema of our tables: `allRestaurants`, `userByRowId { ordersByUserId }`,
@@ -64,7 +64,7 @@ export function edgesPath(asked: Asked, name: BenchQueryName): readonly string[]
 /** The request for one query to one server: the gateway's (token for `me`), PostGraphile's, the floor's. */
 export function requestFor(asked: Asked, url: string, name: BenchQueryName, auth: { token: string; userId: string }) {
   if (asked === 'gateway' || asked === 'naive') return gatewayRequest(url, name, auth.token);
-  if (asked === 'yoga') {
+  if (asked === 'yoga' || asked === 'envelop') {
     const { headers, ...request } = gatewayRequest(url, name, '');
     delete headers.authorization;
     return { ...request, headers: { ...headers, 'x-bench-user': auth.userId } };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the gateway, as production runs it, beside four peers on the same data, in one run on the
+ * `npm run bench`: the gateway, as production runs it, beside five peers on the same data, in one run on the
  * machine's PostgreSQL. Not part of `npm test`. docs/BENCHMARKS.md explains the servers and the columns.
  *
  * The servers (one process each, so RSS and CPU time are each one's own):
@@ -9,6 +9,8 @@
  * - postgraphile: PostGraphile 5, Amber preset, production mode, pool of 4 (bench/postgraphile-server.ts);
  * - yoga: Yoga's floor, graphql-yoga's defaults and graphql-jit over one SQL statement per list, no feature
  *   of the gateway, pool of 4 (bench/yoga-floor-server.ts);
+ * - envelop: the envelop floor, Yoga's floor without graphql-yoga (envelop and graphql-jit from node:http, the
+ *   same schema; bench/envelop-floor-server.ts);
  * - floor: node:http + pg, one SQL statement per request whose JSON PostgreSQL builds, pool of 10
  *   (bench/sql-floor-server.ts);
  * - naive: the Python original's data access, SELECT * and N+1 (bench/naive-server.ts, bench/naive-app.ts).
@@ -93,7 +95,7 @@ const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
 const LOADED = QUERY_NAMES.filter((n) => QUERIES[n].load);
 
 type Kind = ServerKind;
-const KINDS: readonly Kind[] = ['gateway', 'postgraphile', 'yoga', 'floor', 'naive'];
+const KINDS: readonly Kind[] = ['gateway', 'postgraphile', 'yoga', 'envelop', 'floor', 'naive'];
 
 /** Targets against PostGraphile (the issue's): gateway req/s ≥ 1.2×, server CPU/request and peak RSS ≤ 0.8×. */
 const TARGET = { reqPerSec: 1.2, cpu: 0.8, rss: 0.8, readyRssMB: 100 };
@@ -424,18 +426,20 @@ async function main() {
     }
   }
   const ratios = [
-    '| query | req/s gateway/PostGraphile | server CPU/request gateway/PostGraphile | peak RSS gateway/PostGraphile | server CPU/request Yoga floor/PostGraphile | req/s gateway/floor | server CPU/request gateway/floor | req/s gateway/naive | statements naive/gateway |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| query | req/s gateway/PostGraphile | server CPU/request gateway/PostGraphile | peak RSS gateway/PostGraphile | server CPU/request Yoga floor/PostGraphile | server CPU/request envelop floor/PostGraphile | req/s gateway/floor | server CPU/request gateway/floor | req/s gateway/naive | statements naive/gateway |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const name of LOADED) {
     const g = cell('gateway', name);
     const p = cell('postgraphile', name);
     const y = cell('yoga', name);
+    const e = cell('envelop', name);
     const f = cell('floor', name);
     const n = cell('naive', name);
     ratios.push(
       `| ${name} | ${ratio(g.load?.reqPerSec, p.load?.reqPerSec)} | ${ratio(g.load?.serverCpuMsPerReq, p.load?.serverCpuMsPerReq)} | ` +
         `${ratio(g.load?.loadPeakRssMB, p.load?.loadPeakRssMB)} | ${ratio(y.load?.serverCpuMsPerReq, p.load?.serverCpuMsPerReq)} | ` +
+        `${ratio(e.load?.serverCpuMsPerReq, p.load?.serverCpuMsPerReq)} | ` +
         `${ratio(g.load?.reqPerSec, f.load?.reqPerSec)} | ` +
         `${ratio(g.load?.serverCpuMsPerReq, f.load?.serverCpuMsPerReq)} | ${ratio(g.load?.reqPerSec, n.load?.reqPerSec)} | ` +
         `${ratio(n.wire.statements, g.wire.statements)} |`,

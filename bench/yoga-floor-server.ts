@@ -1,19 +1,18 @@
 /**
  * Yoga's floor: the least a graphql-yoga server costs for Q1 and Q2. graphql-yoga with its defaults and
- * graphql-jit (as the gateway runs it), an SDL schema of the gateway's shape (`restaurants`, `me.orders`,
- * `restaurant`) whose lists each come from one SQL statement (Q2's restaurants joined in), and nothing
+ * graphql-jit (as the gateway runs it) over the floors' schema (bench/floor-schema.ts), and nothing
  * else: no Pothos, no loaders, no log line, no metrics, limits, cost, persisted operations or cache
  * headers. Beside the SQL floor (the same statements' work with no GraphQL) it says what Yoga's HTTP
- * adapter and envelop cost a request, before any feature of the gateway.
+ * adapter and envelop cost a request, before any feature of the gateway; beside the envelop floor
+ * (bench/envelop-floor-server.ts), what Yoga's own layer costs.
  *
  * `node dist-bench/bench/yoga-floor-server.js` with BENCH_DB_URL (compiled and started by bench/common.ts);
  * listens on a free port of 127.0.0.1, prints `READY <port>`, stops as the other peers
- * (bench/peer-server.ts). Pool of 4 (the gateway's and PostGraphile's), named statements (pg prepares
- * each once per connection). No authentication: `me` is the user of the `x-bench-user` header.
+ * (bench/peer-server.ts). No authentication: `me` is the user of the `x-bench-user` header.
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { createSchema, createYoga } from 'graphql-yoga';
-import pg from 'pg';
+import { createYoga } from 'graphql-yoga';
+import { type FloorContext, floorSchema } from './floor-schema.ts';
 import { servePeer } from './peer-server.ts';
 
 const url = process.env.BENCH_DB_URL;
@@ -21,69 +20,14 @@ if (!url) {
   console.error('usage: BENCH_DB_URL=… node dist-bench/bench/yoga-floor-server.js');
   process.exit(2);
 }
-const pool = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 60_000 });
+const { schema, close } = floorSchema(url);
 
-type RestaurantRow = { id: string; name: string; cuisineType: string; rating: number | null };
-type OrderRow = { id: string; orderDate: Date; totalAmount: number; name: string; cuisineType: string };
-
-const page = (value: unknown) => Math.min(100, Math.max(0, Number(value ?? 20)));
-const edgesOf = <T>(nodes: T[]) => ({ edges: nodes.map((node) => ({ node })) });
-
-const schema = createSchema<{ request: Request }>({
-  typeDefs: /* GraphQL */ `
-    type Restaurant { id: ID! name: String! cuisineType: String! rating: Float }
-    type RestaurantEdge { node: Restaurant! }
-    type RestaurantConnection { edges: [RestaurantEdge!]! }
-    type Order { id: ID! orderDate: String! totalAmount: Float! restaurant: Restaurant! }
-    type OrderEdge { node: Order! }
-    type OrderConnection { edges: [OrderEdge!]! }
-    type User { orders(first: Int = 20): OrderConnection! }
-    type Query { restaurants(first: Int = 20): RestaurantConnection! me: User }
-  `,
-  resolvers: {
-    Query: {
-      // The gateway's default order (RATING_DESC: rating DESC, id DESC).
-      restaurants: async (_: unknown, args: { first?: number }) => {
-        const { rows } = await pool.query<RestaurantRow>({
-          name: 'restaurants',
-          // Qualified: the output's `id` and `rating` (text, float8) would not be the index's columns.
-          text: `SELECT r.id::text AS id, r.name, r.cuisine_type AS "cuisineType", r.rating::float8 AS rating
-                 FROM restaurants r ORDER BY r.rating DESC, r.id DESC LIMIT $1`,
-          values: [page(args.first)],
-        });
-        return edgesOf(rows);
-      },
-      me: (_: unknown, __: unknown, ctx: { request: Request }) => {
-        const userId = ctx.request.headers.get('x-bench-user');
-        return userId ? { userId } : null;
-      },
-    },
-    User: {
-      // Newest first (order_date DESC, id DESC), each with its restaurant.
-      orders: async (user: { userId: string }, args: { first?: number }) => {
-        const { rows } = await pool.query<OrderRow>({
-          name: 'orders',
-          text: `SELECT o.id::text AS id, o.order_date AS "orderDate", o.total_amount::float8 AS "totalAmount",
-                        r.name, r.cuisine_type AS "cuisineType"
-                 FROM (SELECT id, order_date, total_amount, restaurant_id FROM orders WHERE user_id = $1
-                       ORDER BY order_date DESC, id DESC LIMIT $2) o
-                 JOIN restaurants r ON r.id = o.restaurant_id
-                 ORDER BY o.order_date DESC, o.id DESC`,
-          values: [user.userId, page(args.first)],
-        });
-        return edgesOf(
-          rows.map((r) => ({
-            id: r.id,
-            orderDate: r.orderDate.toISOString(),
-            totalAmount: r.totalAmount,
-            restaurant: { name: r.name, cuisineType: r.cuisineType },
-          })),
-        );
-      },
-    },
-  },
+const yoga = createYoga<object, FloorContext>({
+  schema,
+  graphiql: false,
+  landingPage: false,
+  context: ({ request }) => ({ benchUser: request.headers.get('x-bench-user') }),
+  plugins: [useGraphQlJit()],
 });
 
-const yoga = createYoga({ schema, graphiql: false, landingPage: false, plugins: [useGraphQlJit()] });
-
-servePeer(yoga, () => pool.end());
+servePeer(yoga, close);
