@@ -161,18 +161,11 @@ export function selectRestaurantPage(
 ) {
   const { filter, after } = args;
   const values = [filter.cuisine, filter.minRating, filter.priceRange, after?.[0], after?.[1], args.limit];
-  if (filter.search != null) return db.any(restaurantPage({ ...args, filter }, values));
-  const shape = {
-    ...args,
-    filter: { cuisine: filter.cuisine, minRating: filter.minRating, priceRange: filter.priceRange },
-  };
-  const key = [
-    args.order,
-    args.columns.join(','),
-    after ? 1 : 0,
-    ...values.slice(0, 3).map((v) => (v == null ? 0 : 1)),
-  ];
-  return db.any(restaurantPageShapes(key.join('|'), shape, values));
+  // A search text builds its own tsqueries (their number varies): built per call.
+  if (filter.search != null) return db.any(restaurantPage(args, values));
+  const set = (v: unknown) => (v == null ? 0 : 1);
+  const key = `${args.order}|${args.columns.join(',')}|${set(after)}${set(filter.cuisine)}${set(filter.minRating)}${set(filter.priceRange)}`;
+  return db.any(restaurantPageShapes(key, args, values));
 }
 
 type PageArgs = Parameters<typeof selectRestaurantPage>[1];
