@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { MemoryWatchdog } from './backpressure/memory-watchdog.ts';
 import { type BackpressureOptions, useBackpressure } from './backpressure/request-limiter.ts';
@@ -10,19 +9,22 @@ import { useBodyLimit } from './http/body-limit.ts';
 import { useHttpCaching } from './http/cache-control.ts';
 import { useCompression } from './http/compression.ts';
 import { corsOptions } from './http/cors.ts';
+import { createDirectPost } from './http/direct-post.ts';
 import { createDocumentCaches, type DocumentCacheOptions, useExecutorNeutralErrors } from './http/document-cache.ts';
 import { createMaskError, useErrorCodes } from './http/errors.ts';
 import { graphiqlOptions, renderOfflineGraphiQL, useGraphiQLCaching } from './http/graphiql.ts';
 import { type ReadinessCheck, useHealthEndpoints } from './http/health.ts';
+import { useNoIntrospection } from './http/introspection-limit.ts';
 import { type QueryLimits, useQueryLimits } from './http/limits.ts';
-import { useMetrics } from './http/metrics-plugin.ts';
+import { createMetrics } from './http/metrics-plugin.ts';
+import { createNodeListener } from './http/node-listener.ts';
 import {
   type PersistedManifest,
   type PersistedMode,
   type RegistrationStore,
   usePersistedOperationModes,
 } from './http/persisted.ts';
-import { useRequestLog } from './http/request-log.ts';
+import { createRequestLog } from './http/request-log.ts';
 import type { Logger } from './observability/logger.ts';
 import { watchRequests } from './observability/metrics.ts';
 import { schema } from './schema/index.ts';
@@ -80,6 +82,8 @@ export function createApp(opts: AppOptions) {
   watchRequests(requests.state, () => watchdog.shedding);
   const load = () => ({ ...watchdog.snapshot(), requests: requests.state() });
   const graphiql = opts.production ? undefined : graphiqlOptions(opts.demoToken);
+  const requestLog = createRequestLog(log, '/graphql');
+  const metrics = createMetrics(opts.metricsEndpoint ? '/metrics' : false);
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -110,8 +114,8 @@ export function createApp(opts: AppOptions) {
     // interpreter; one-off documents run on graphql-js (a compiled query weighs megabytes).
     plugins: [
       // First: every request gets an id and a log line, refused ones too.
-      useRequestLog(log, '/graphql'),
-      useMetrics(opts.metricsEndpoint ? '/metrics' : false),
+      requestLog.plugin,
+      metrics.plugin,
       // Health before the limiter: it never waits behind GraphQL requests.
       useHealthEndpoints(opts.ready, opts.detailedHealth ? load : undefined),
       requests.plugin,
@@ -132,7 +136,7 @@ export function createApp(opts: AppOptions) {
         trustedProxyHops: opts.trustedProxyHops,
       }),
       // Production: no introspection, no "Did you mean …?" field suggestions (GraphiQL is off too).
-      ...(opts.production ? [useDisableIntrospection(), blockFieldSuggestionsPlugin()] : []),
+      ...(opts.production ? [useNoIntrospection(), blockFieldSuggestionsPlugin()] : []),
       ...(opts.tracing ? [opts.tracing] : []),
       // `debug` makes the generated source readable once, to weigh the compiled query.
       useGraphQlJit(JIT_DEBUG, { enableIf: documents.shouldCompile, cache: documents.jitCache }),
@@ -140,5 +144,24 @@ export function createApp(opts: AppOptions) {
       { onDispose: () => watchdog.stop() },
     ],
   });
-  return Object.assign(yoga, { watchdog, load, documents });
+  // node:http's listener (src/server.ts): JSON POSTs straight into Yoga's handling, the rest through its adapter.
+  const listener = createNodeListener(yoga, {
+    graphqlEndpoint: '/graphql',
+    maxBodyBytes: opts.maxBodyBytes,
+    // Shedding refuses before the body is read; traces start from the adapter's own Request.
+    viaAdapter: () => watchdog.shedding || opts.tracing !== undefined,
+    direct: createDirectPost({
+      graphqlEndpoint: '/graphql',
+      // The context is the one Yoga's node adapter makes ({ req, res, waitUntil }), built by src/http/node-listener.ts.
+      handleParams: (payload) => yoga.handleParams(payload as unknown as Parameters<typeof yoga.handleParams>[0]),
+      requestLog,
+      metrics,
+      slots: requests.slots,
+      maxQueryBytes: limits.maxQueryBytes,
+      persistedMode: persisted.mode,
+      compressionMinBytes: opts.compressionMinBytes,
+      cors: opts.corsOrigins.length > 0,
+    }),
+  });
+  return Object.assign(yoga, { watchdog, load, documents, listener });
 }

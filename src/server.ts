@@ -125,7 +125,7 @@ async function main() {
     keepAliveTimeout: 65_000,
   });
   server.maxHeadersCount = 100;
-  const drainer = createDrainer(server, app);
+  const drainer = createDrainer(server, app.listener);
   server.on('request', drainer.listener);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   // Production: /metrics and the detailed /health only here, never on the public port; no

@@ -64,6 +64,13 @@ export class Gate {
     }
   }
 
+  /** Takes a free slot if there is one, without waiting; pair a `true` with exactly one `release()`. */
+  tryAcquire(): boolean {
+    if (this.active >= this.size) return false;
+    this.active++;
+    return true;
+  }
+
   /**
    * Takes a slot, waiting at most `timeoutMs` behind at most `maxWaiting` others; pair
    * with exactly one `release()`. An aborted `signal` takes the waiter out of the queue.

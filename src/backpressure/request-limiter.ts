@@ -35,7 +35,12 @@ export function useBackpressure(
   options: BackpressureOptions,
   watchdog: MemoryWatchdog,
   graphqlEndpoint: string,
-): { plugin: Plugin; state: () => { active: number; waiting: number; size: number } } {
+): {
+  plugin: Plugin;
+  state: () => { active: number; waiting: number; size: number };
+  /** For requests served below Yoga's hooks (src/http/direct-post.ts): a free slot or none, no queueing. */
+  slots: { tryAcquire(): boolean; release(): void };
+} {
   const gate = new Gate(options.maxConcurrent, options.queueTimeoutMs, options.maxQueued, 'a request slot');
   const retryAfter = Math.max(1, Math.ceil(options.queueTimeoutMs / 1000));
   const refused = (error: unknown) =>
@@ -84,5 +89,9 @@ export function useBackpressure(
       });
     },
   };
-  return { plugin, state: () => gate.state };
+  return {
+    plugin,
+    state: () => gate.state,
+    slots: { tryAcquire: () => gate.tryAcquire(), release: () => gate.release() },
+  };
 }

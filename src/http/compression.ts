@@ -78,6 +78,23 @@ export function compress(body: Uint8Array, encoding: 'br' | 'gzip', quality?: nu
     : gzip(body, { level: quality ?? 6 });
 }
 
+/**
+ * A whole answer compressed for this `Accept-Encoding` when it is at least `minBytes` (0: never);
+ * undefined to send it as it is. For answers written below Yoga's hooks (src/http/direct-post.ts),
+ * which then say `Vary: Accept-Encoding` as the plugin does.
+ */
+export async function compressedAnswer(
+  body: string,
+  bytes: number,
+  acceptEncoding: string | null | undefined,
+  minBytes: number,
+): Promise<{ body: Buffer; encoding: 'br' | 'gzip' } | undefined> {
+  if (minBytes <= 0 || bytes < minBytes) return undefined;
+  const encoding = negotiateEncoding(acceptEncoding);
+  if (encoding === 'identity') return undefined;
+  return { body: await compress(Buffer.from(body), encoding), encoding };
+}
+
 /** The validator of a body in an encoding: `"x"` → `"x-br"` (weak ones stay weak). */
 export function encodedEtag(etag: string, encoding: Encoding): string {
   if (encoding === 'identity') return etag;

@@ -160,7 +160,8 @@ function coercionStatus(e: GraphQLError): GraphQLError {
 
 type Result = { data?: unknown; errors?: readonly GraphQLError[] };
 
-function processed(result: Result): Result {
+/** The result as clients get it: every error with its code and its spec status (the plugin's onResultProcess). */
+export function codedResult(result: Result): Result {
   if (!result.errors?.length) return result;
   const data = !('data' in result) ? 'none' : result.data === null ? 'null' : 'present';
   return { ...result, errors: result.errors.map((e) => specStatus(withCode(e), data)) };
@@ -180,10 +181,10 @@ export function useErrorCodes(): Plugin {
     },
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result)) {
-        if (result.some(isResult)) setResult(result.map((r) => (isResult(r) ? processed(r) : r)));
+        if (result.some(isResult)) setResult(result.map((r) => (isResult(r) ? codedResult(r) : r)));
         return;
       }
-      if (isResult(result)) setResult(processed(result) as typeof result);
+      if (isResult(result)) setResult(codedResult(result) as typeof result);
     },
   };
 }

@@ -10,15 +10,18 @@
  * operation or fragment `__schema` changes nothing. Every other document keeps
  * graphql-armor's MAX_DEPTH. Production refuses introspection altogether.
  */
+
 import {
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLError,
   Kind,
+  NoSchemaIntrospectionCustomRule,
   type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 export const MAX_INTROSPECTION_DEPTH = 15;
 export const MAX_INTROSPECTION_LISTS = 3;
@@ -101,4 +104,19 @@ export function introspectionLimitRule(
       else if (lists > MAX_INTROSPECTION_LISTS) context.reportError(onReject('lists', lists, MAX_INTROSPECTION_LISTS));
     },
   });
+}
+
+/**
+ * Production: graphql-js's rule against `__schema` and `__type` in every document. In place of
+ * @graphql-yoga/plugin-disable-introspection, which marks each request in Yoga's request-parsing
+ * hook and adds the rule only for marked ones: JSON POSTs served below that hook
+ * (src/http/direct-post.ts) would have passed unmarked. Here the rule is part of validation
+ * itself, whichever way the request came.
+ */
+export function useNoIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

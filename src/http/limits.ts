@@ -84,7 +84,7 @@ const PARAMS = new Map<string, 'string' | 'object'>([
  * src/errors.ts) inside a batch.
  * @throws BAD_USER_INPUT (HTTP 400) naming the parameter
  */
-function checkParams(params: unknown): void {
+export function checkParams(params: unknown): void {
   if (kindOf(params) !== 'object') {
     throw badRequest(`Each operation must be a JSON object with a "query" (got ${kindOf(params)})`);
   }

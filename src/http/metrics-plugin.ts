@@ -50,8 +50,17 @@ const executions = new Counter({
 type Operation = { operationName: string; operationType: string };
 const UNKNOWN: Operation = { operationName: 'anonymous', operationType: 'unknown' };
 
+/** The metrics' plugin, and its two ends for requests served below Yoga's hooks (src/http/direct-post.ts). */
+export type RequestMetrics = {
+  plugin: Plugin;
+  /** As a GraphQL request arrives. */
+  start(request: Request): void;
+  /** As its answer is ready: the HTTP duration. */
+  finish(request: Request, status: number): void;
+};
+
 /** `endpoint: false`: /metrics is not served on this app (METRICS_PORT serves it on a port of its own). */
-export function useMetrics(endpoint: '/metrics' | false = '/metrics', graphqlEndpoint = '/graphql'): Plugin {
+export function createMetrics(endpoint: '/metrics' | false = '/metrics', graphqlEndpoint = '/graphql'): RequestMetrics {
   const names = new Set<string>();
   const bounded = (name: string | undefined) => {
     if (!name) return 'anonymous';
@@ -81,10 +90,18 @@ export function useMetrics(endpoint: '/metrics' | false = '/metrics', graphqlEnd
   };
   const started = new WeakMap<Request, { at: bigint; op: Operation }>();
   const seconds = (at: bigint) => Number(process.hrtime.bigint() - at) / 1e9;
-  return {
+  const start = (request: Request) => {
+    started.set(request, { at: process.hrtime.bigint(), op: UNKNOWN });
+  };
+  const finish = (request: Request, status: number) => {
+    const entry = started.get(request);
+    if (!entry) return;
+    httpDuration.observe({ ...entry.op, method: request.method, statusCode: String(status) }, seconds(entry.at));
+  };
+  const plugin: Plugin = {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname === graphqlEndpoint) {
-        started.set(request, { at: process.hrtime.bigint(), op: UNKNOWN });
+        start(request);
         return;
       }
       if (!endpoint || url.pathname !== endpoint || request.method !== 'GET') return;
@@ -119,14 +136,10 @@ export function useMetrics(endpoint: '/metrics' | false = '/metrics', graphqlEnd
       };
     },
     onResponse({ request, response }) {
-      const entry = started.get(request);
-      if (!entry) return;
-      httpDuration.observe(
-        { ...entry.op, method: request.method, statusCode: String(response.status) },
-        seconds(entry.at),
-      );
+      finish(request, response.status);
     },
   };
+  return { plugin, start, finish };
 }
 
 /**

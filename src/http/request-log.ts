@@ -15,18 +15,59 @@ import { bindRequestScope, newRequestScope, type RequestScope, requestScope } fr
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function useRequestLog(log: Logger, graphqlEndpoint: string): Plugin {
+/** The request log's plugin, and its two ends for requests served below Yoga's hooks (src/http/direct-post.ts). */
+export type RequestLog = {
+  plugin: Plugin;
+  /** As a request arrives: its scope (the GraphQL endpoint's is bound to the request, for the context). */
+  start(request: Request, path: string): void;
+  /** As its answer is ready: the log line; returns the request id for the `x-request-id` header. */
+  finish(request: Request, status: number): string | undefined;
+};
+
+export function createRequestLog(log: Logger, graphqlEndpoint: string): RequestLog {
   // The line's fields are fixed here and never hold a secret, so it skips the logger's
   // wildcard redaction, which cost ~20 µs a line (~2 % of a small request's CPU).
   const lines = log.child({}, { redact: { paths: [] } });
   const started = new WeakMap<Request, { at: bigint; scope: RequestScope; path: string }>();
-  return {
+  const start = (request: Request, path: string) => {
+    const given = request.headers.get('x-request-id');
+    const scope = newRequestScope(given && REQUEST_ID.test(given) ? given : randomUUID());
+    started.set(request, { at: process.hrtime.bigint(), scope, path });
+    // The context builder finds it there (src/context.ts): the request's database handle counts into it.
+    if (path === graphqlEndpoint) bindRequestScope(request, scope);
+  };
+  const finish = (request: Request, status: number) => {
+    const s = started.get(request);
+    if (!s) return undefined;
+    const graphql = s.path === graphqlEndpoint;
+    if (!graphql && !lines.isLevelEnabled('debug')) return s.scope.requestId;
+    const ms = Math.round(Number(process.hrtime.bigint() - s.at) / 1e5) / 10;
+    if (!graphql) {
+      lines.debug({ reqId: s.scope.requestId, method: request.method, path: s.path, status, ms }, 'request');
+      return s.scope.requestId;
+    }
+    const { scope } = s;
+    sqlStatementsPerRequest.observe(scope.statements);
+    // One object, its fields in the line's order (a spread of a shared part made a second one per request).
+    lines.info(
+      {
+        reqId: scope.requestId,
+        method: request.method,
+        path: s.path,
+        status,
+        ms,
+        operation: scope.operations.join(',') || undefined,
+        statements: scope.statements,
+        rows: scope.rows,
+        bytes: scope.bytes,
+      },
+      'graphql request',
+    );
+    return scope.requestId;
+  };
+  const plugin: Plugin = {
     onRequest({ request, url }) {
-      const given = request.headers.get('x-request-id');
-      const scope = newRequestScope(given && REQUEST_ID.test(given) ? given : randomUUID());
-      started.set(request, { at: process.hrtime.bigint(), scope, path: url.pathname });
-      // The context builder finds it there (src/context.ts): the request's database handle counts into it.
-      if (url.pathname === graphqlEndpoint) bindRequestScope(request, scope);
+      start(request, url.pathname);
     },
     onExecute({ args }) {
       // The operation actually run (a single named operation needs no operationName).
@@ -35,36 +76,9 @@ export function useRequestLog(log: Logger, graphqlEndpoint: string): Plugin {
       if (request) requestScope(request)?.operations.push(name ?? 'anonymous');
     },
     onResponse({ request, response }) {
-      const s = started.get(request);
-      if (!s) return;
-      response.headers.set('x-request-id', s.scope.requestId);
-      const graphql = s.path === graphqlEndpoint;
-      if (!graphql && !lines.isLevelEnabled('debug')) return;
-      const ms = Math.round(Number(process.hrtime.bigint() - s.at) / 1e5) / 10;
-      if (!graphql) {
-        lines.debug(
-          { reqId: s.scope.requestId, method: request.method, path: s.path, status: response.status, ms },
-          'request',
-        );
-        return;
-      }
-      const { scope } = s;
-      sqlStatementsPerRequest.observe(scope.statements);
-      // One object, its fields in the line's order (a spread of a shared part made a second one per request).
-      lines.info(
-        {
-          reqId: scope.requestId,
-          method: request.method,
-          path: s.path,
-          status: response.status,
-          ms,
-          operation: scope.operations.join(',') || undefined,
-          statements: scope.statements,
-          rows: scope.rows,
-          bytes: scope.bytes,
-        },
-        'graphql request',
-      );
+      const id = finish(request, response.status);
+      if (id) response.headers.set('x-request-id', id);
     },
   };
+  return { plugin, start, finish };
 }

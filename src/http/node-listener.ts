@@ -1,0 +1,199 @@
+/**
+ * The node:http listener of the app. Every request goes through Yoga and all its plugins; what
+ * differs by request is only how it gets there:
+ * - a JSON POST to the GraphQL endpoint (what the web and mobile clients send): its body is read
+ *   here into one buffer and Yoga is handed a small Request of this module (`NodeRequest`) with
+ *   the node request's headers, its body already there;
+ * - anything else (GET, GraphiQL, multipart, health, CORS, a request without Content-Length…):
+ *   Yoga's own node adapter (@whatwg-node/server), which builds a Fetch Request with a body
+ *   stream and writes the Response back.
+ *
+ * Why: the adapter's Request (headers, body stream, abort signal) and its body reading cost about
+ * 0.1 ms of CPU per request, a sixth of a small request's whole cost, for features a JSON POST
+ * never uses (docs/BENCHMARKS.md, "Yoga's own layer"). Yoga's request handling, its parsers and
+ * every hook of every plugin run as they do for any request (`yoga.handleRequest`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { createDirectPost } from './direct-post.ts';
+
+type YogaLike = {
+  (req: IncomingMessage, res: ServerResponse): unknown;
+  handleRequest(request: Request, serverContext: object): Promise<Response> | Response;
+  waitUntil(promise: Promise<void> | void): void;
+};
+
+export type NodeListenerOptions = {
+  graphqlEndpoint: string;
+  /** bodies beyond this go the adapter's way (which refuses them with 413) */
+  maxBodyBytes: number;
+  /** when true for a request, it goes the adapter's way (memory shedding, CORS, tracing) */
+  viaAdapter?: (req: IncomingMessage) => boolean;
+  /** the usual single operation, below Yoga's HTTP hooks (src/http/direct-post.ts) */
+  direct?: ReturnType<typeof createDirectPost>;
+};
+
+/** The body as JSON, undefined when it is not (Yoga's parser then says so). */
+function parsedBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
+const CONTENT_LENGTH = /^\d{1,9}$/;
+
+/** A header value as the Fetch API gives it: repeated ones joined with ", ". */
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return typeof value === 'string' ? value : value.join(', ');
+}
+
+/** The Fetch Headers a plugin reads (get, has, forEach), over the node request's own object. */
+class NodeHeaders {
+  constructor(private readonly raw: IncomingMessage['headers']) {}
+  get(name: string): string | null {
+    return headerValue(this.raw[name.toLowerCase()]);
+  }
+  has(name: string): boolean {
+    return this.raw[name.toLowerCase()] !== undefined;
+  }
+  forEach(fn: (value: string, name: string) => void): void {
+    for (const [name, value] of Object.entries(this.raw)) {
+      const v = headerValue(value);
+      if (v !== null) fn(v, name);
+    }
+  }
+  *entries(): IterableIterator<[string, string]> {
+    for (const [name, value] of Object.entries(this.raw)) {
+      const v = headerValue(value);
+      if (v !== null) yield [name, v];
+    }
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/**
+ * The request as Yoga and the plugins see it: method, URL, headers, the body read already
+ * (`json`, `text`), and an abort signal made only when something asks for one (it fires when the
+ * client goes away before the answer).
+ */
+class NodeRequest {
+  readonly method = 'POST';
+  readonly headers: NodeHeaders;
+  #url?: URL;
+  #controller?: AbortController;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly body: Buffer,
+  ) {
+    this.headers = new NodeHeaders(req.headers);
+  }
+  get url(): string {
+    return this.parsedUrl.href;
+  }
+  /** Read by src/http/request-url.ts and the adapter's hooks instead of parsing `url` again. */
+  get parsedUrl(): URL {
+    this.#url ??= new URL(this.req.url ?? '/', `http://${this.req.headers.host ?? 'localhost'}`);
+    return this.#url;
+  }
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      if (this.res.writableFinished) return controller.signal;
+      if (this.res.destroyed) controller.abort();
+      else this.res.once('close', () => this.res.writableFinished || controller.abort());
+    }
+    return this.#controller.signal;
+  }
+  get bodyUsed(): boolean {
+    return false;
+  }
+  json(): Promise<unknown> {
+    const text = this.body.toString('utf8');
+    try {
+      return Promise.resolve(JSON.parse(text));
+    } catch (error) {
+      // The message @whatwg-node's Request gives (Yoga passes it on to the client).
+      if (error instanceof SyntaxError) error.message += `, "${text}" is not valid JSON`;
+      return Promise.reject(error);
+    }
+  }
+  text(): Promise<string> {
+    return Promise.resolve(this.body.toString('utf8'));
+  }
+}
+
+/** Writes a Fetch Response to the node response: status, headers, the whole body. */
+async function send(response: Response, res: ServerResponse): Promise<void> {
+  if (res.destroyed || res.writableEnded) return;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  // @whatwg-node's Response keeps a string body as it was given: no stream, no copy.
+  const given = response as unknown as { bodyType?: string; bodyInit?: unknown };
+  const body =
+    given.bodyType === 'String' && typeof given.bodyInit === 'string'
+      ? given.bodyInit
+      : response.body
+        ? Buffer.from(await response.arrayBuffer())
+        : undefined;
+  res.writeHead(response.status, response.statusText || undefined, headers);
+  res.end(body);
+}
+
+/** Reads exactly `length` bytes of body (Node's parser never delivers more than Content-Length). */
+function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+    if (length === 0) req.resume();
+  });
+}
+
+export function createNodeListener(yoga: YogaLike, opts: NodeListenerOptions) {
+  const direct = (req: IncomingMessage): number | undefined => {
+    if (req.method !== 'POST' || req.url !== opts.graphqlEndpoint) return undefined;
+    const type = req.headers['content-type'];
+    if (!type || !JSON_CONTENT_TYPE.test(type)) return undefined;
+    const length = req.headers['content-length'];
+    if (!length || !CONTENT_LENGTH.test(length) || req.headers['content-encoding']) return undefined;
+    const bytes = Number(length);
+    if (bytes > opts.maxBodyBytes || opts.viaAdapter?.(req)) return undefined;
+    return bytes;
+  };
+  return (req: IncomingMessage, res: ServerResponse): unknown => {
+    const length = direct(req);
+    if (length === undefined) return yoga(req, res);
+    return readBody(req, length)
+      .then(
+        async (body) => {
+          const request = new NodeRequest(req, res, body) as unknown as Request;
+          const context = { req, res, waitUntil: yoga.waitUntil };
+          const direct = opts.direct?.eligible(parsedBody(body), req);
+          if (direct) return opts.direct!.serve(request, direct, context, req, res);
+          const response = await yoga.handleRequest(request, context);
+          await send(response, res);
+        },
+        () => res.destroy(),
+      )
+      .catch(() => {
+        // A hook that threw after Yoga's own error handling: the adapter answers 500 too.
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+  };
+}
