@@ -148,6 +148,7 @@ export function createApp(opts: AppOptions) {
   const listener = createNodeListener(yoga, {
     graphqlEndpoint: '/graphql',
     maxBodyBytes: opts.maxBodyBytes,
+    log,
     // Shedding refuses before the body is read; traces start from the adapter's own Request.
     viaAdapter: () => watchdog.shedding || opts.tracing !== undefined,
     direct: createDirectPost({
@@ -161,6 +162,7 @@ export function createApp(opts: AppOptions) {
       persistedMode: persisted.mode,
       compressionMinBytes: opts.compressionMinBytes,
       cors: opts.corsOrigins.length > 0,
+      log,
     }),
   });
   return Object.assign(yoga, { watchdog, load, documents, listener });

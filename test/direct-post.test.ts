@@ -57,29 +57,41 @@ const listen = async (server: Server) => {
   return (server.address() as AddressInfo).port;
 };
 
-let t: TestApp;
-let direct: Server;
-let adapter: Server;
-let directPort: number;
-let adapterPort: number;
+type Pair = { t: TestApp; directPort: number; adapterPort: number; close(): Promise<void> };
+
+/** A test app, served once by its listener and once by Yoga's adapter alone. */
+async function pair(options: Parameters<typeof createTestApp>[0]): Promise<Pair> {
+  const t = await createTestApp(options);
+  const direct = createServer(t.app.listener);
+  const adapter = createServer((req, res) => t.app(req, res));
+  const directPort = await listen(direct);
+  const adapterPort = await listen(adapter);
+  return {
+    t,
+    directPort,
+    adapterPort,
+    async close() {
+      direct.close();
+      adapter.close();
+      await t.close();
+    },
+  };
+}
+
+let production: Pair;
 let token: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ production: true, app: { compressionMinBytes: 400 } });
+  production = await pair({ production: true, app: { compressionMinBytes: 400 } });
+  const { t } = production;
   const restaurants = await insertRestaurants(t.db, 30);
   const user = await insertUser(t.db, 'direct@example.com');
   await insertOrders(t.db, user, restaurants, 12);
   token = await t.tokenFor(user);
-  direct = createServer(t.app.listener);
-  adapter = createServer((req, res) => t.app(req, res));
-  directPort = await listen(direct);
-  adapterPort = await listen(adapter);
 }, 60_000);
 
 afterAll(async () => {
-  direct?.close();
-  adapter?.close();
-  await t?.close();
+  await production?.close();
 });
 
 const directCount = async () =>
@@ -90,15 +102,15 @@ const directCount = async () =>
  * directly. Asked twice first: a document runs compiled from its second run (graphql-jit's
  * messages differ from graphql-js's in places), so both compared answers come from the same executor.
  */
-async function both(body: unknown, headers: Record<string, string> = {}) {
+async function both(p: Pair, body: unknown, headers: Record<string, string> = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  for (let warm = 0; warm < 2; warm++) await post(adapterPort, text, headers);
+  for (let warm = 0; warm < 2; warm++) await post(p.adapterPort, text, headers);
   const answers: { listener: Answer; adapter: Answer; direct: boolean }[] = [];
   for (let round = 0; round < 2; round++) {
     const before = await directCount();
-    const listener = await post(directPort, text, headers);
+    const listener = await post(p.directPort, text, headers);
     const direct = (await directCount()) > before;
-    const adapter = await post(adapterPort, text, headers);
+    const adapter = await post(p.adapterPort, text, headers);
     answers.push({ listener, adapter, direct });
   }
   return answers;
@@ -162,6 +174,40 @@ const CASES: Case[] = [
     headers: { origin: 'https://example.com' },
     direct: true,
   },
+  {
+    name: 'Content-Type with a charset',
+    body: { query: Q1 },
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    direct: true,
+  },
+  {
+    name: 'Content-Type as a list (Yoga reads the first)',
+    body: { query: Q1 },
+    headers: { 'content-type': 'application/json, text/plain' },
+    direct: true,
+  },
+  {
+    name: 'Content-Type in capitals (Yoga: 415)',
+    body: { query: Q1 },
+    headers: { 'content-type': 'Application/JSON' },
+    direct: false,
+  },
+  {
+    name: 'multibyte text just within MAX_QUERY_BYTES',
+    body: { query: `{ cuisines } # ${'é'.repeat(9_900)}` },
+    direct: true,
+  },
+  {
+    name: 'multibyte text over MAX_QUERY_BYTES',
+    body: { query: `{ cuisines } # ${'é'.repeat(11_000)}` },
+    direct: false,
+  },
+  {
+    name: 'too many aliases',
+    body: { query: `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: cuisines`).join(' ')} }` },
+    direct: true,
+  },
+  { name: 'too many directives', body: { query: `{ cuisines ${'@include(if: true) '.repeat(60)}}` }, direct: true },
   { name: 'a caller request id', body: { query: Q1 }, headers: { 'x-request-id': 'trace-123' }, direct: true },
   { name: 'a syntax error', body: { query: '{ restaurants(' }, direct: true },
   {
@@ -242,7 +288,7 @@ describe('the direct path answers as Yoga does', () => {
     it(c.name, async () => {
       const headers = { ...c.headers };
       if (headers.authorization === 'TOKEN') headers.authorization = `Bearer ${token}`;
-      for (const { listener, adapter, direct } of await both(c.body, headers)) {
+      for (const { listener, adapter, direct } of await both(production, c.body, headers)) {
         expect(comparable(listener)).toEqual(comparable(adapter));
         expect(direct).toBe(c.direct);
         if (headers['x-request-id']) expect(listener.headers['x-request-id']).toBe('trace-123');
@@ -252,11 +298,63 @@ describe('the direct path answers as Yoga does', () => {
   }
 
   it('sends the data it reads (the cases above are not all errors)', async () => {
-    const [first] = await both({ query: ORDERS }, { authorization: `Bearer ${token}` });
+    const [first] = await both(production, { query: ORDERS }, { authorization: `Bearer ${token}` });
     const { listener, direct } = first!;
     const body = JSON.parse(listener.body) as { data: { me: { orders: { edges: unknown[] } } } };
     expect(body.data.me.orders.edges).toHaveLength(5);
     expect(listener.headers['cache-control']).toBe('no-store');
     expect(direct).toBe(true);
+  });
+});
+
+describe('with CORS on, in development, and persisted operations only', () => {
+  const ORIGIN = 'https://app.example';
+  let cors: Pair;
+  let only: Pair;
+  beforeAll(async () => {
+    cors = await pair({ corsOrigins: [ORIGIN] });
+    only = await pair({ app: { persisted: { mode: 'only' } } });
+  }, 60_000);
+  afterAll(async () => {
+    await cors?.close();
+    await only?.close();
+  });
+
+  const cases: (Case & { server: () => Pair })[] = [
+    {
+      name: "an allowed Origin goes Yoga's way (its CORS headers)",
+      server: () => cors,
+      body: { query: Q1 },
+      headers: { origin: ORIGIN },
+      direct: false,
+    },
+    {
+      name: 'another Origin',
+      server: () => cors,
+      body: { query: Q1 },
+      headers: { origin: 'https://evil.example' },
+      direct: false,
+    },
+    { name: 'no Origin', server: () => cors, body: { query: Q1 }, direct: true },
+    {
+      name: 'introspection (development)',
+      server: () => cors,
+      body: { query: '{ __schema { queryType { name } } }' },
+      direct: true,
+    },
+    { name: 'PERSISTED_OPERATIONS=only: a document', server: () => only, body: { query: Q1 }, direct: false },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      for (const { listener, adapter, direct } of await both(c.server(), c.body, c.headers)) {
+        expect(comparable(listener)).toEqual(comparable(adapter));
+        expect(direct).toBe(c.direct);
+      }
+    });
+  }
+
+  it('answers an allowed Origin with its CORS headers', async () => {
+    const [first] = await both(cors, { query: Q1 }, { origin: ORIGIN });
+    expect(first!.listener.headers['access-control-allow-origin']).toBe(ORIGIN);
   });
 });

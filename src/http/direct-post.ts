@@ -20,8 +20,11 @@
  * ways give the same status, headers and body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { processRegularResult } from 'graphql-yoga';
+import type { GraphQLError } from 'graphql';
+import { createGraphQLError, processRegularResult } from 'graphql-yoga';
 import { Counter } from 'prom-client';
+import { ErrorCode } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 import { registry } from '../observability/metrics.ts';
 import { CACHE_CONTROL } from './cache-control.ts';
 import { compressedAnswer } from './compression.ts';
@@ -56,6 +59,7 @@ export type DirectPostOptions = {
   compressionMinBytes: number;
   /** CORS is on (CORS_ORIGINS): requests with an Origin go Yoga's way */
   cors: boolean;
+  log: Logger;
 };
 
 const served = new Counter({
@@ -99,6 +103,18 @@ class CapturedResponse {
 }
 const CAPTURE = { Response: CapturedResponse } as unknown as Parameters<typeof processRegularResult>[1];
 
+/** A failure outside Yoga's handling, logged, as the error Yoga's masking gives an unexpected one. */
+function unexpected(log: Logger, error: unknown): { errors: GraphQLError[] } {
+  log.error({ err: error }, 'unexpected error');
+  return {
+    errors: [
+      createGraphQLError('Unexpected error.', {
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, http: { status: 500 } },
+      }),
+    ],
+  };
+}
+
 const hasOwn = (o: unknown, key: string) => typeof o === 'object' && o !== null && Object.hasOwn(o, key);
 
 export function createDirectPost(opts: DirectPostOptions) {
@@ -127,28 +143,44 @@ export function createDirectPost(opts: DirectPostOptions) {
       return { params: params as Params, mediaType };
     },
 
-    /** Runs the operation of `eligible`'s parameters and writes its answer. */
+    /**
+     * Runs the operation of `eligible`'s parameters and writes its answer; `arrived`: when the
+     * request reached the listener (the log's and the metrics' durations count its upload too).
+     */
     async serve(
       request: Request,
       eligible: { params: Params; mediaType: MediaType },
       context: NodeContext,
-      req: IncomingMessage,
+      arrived: bigint,
       res: ServerResponse,
     ): Promise<void> {
-      served.inc();
-      requestLog.start(request, opts.graphqlEndpoint);
-      metrics.start(request);
       let result: unknown;
       try {
+        served.inc();
+        requestLog.start(request, opts.graphqlEndpoint, arrived);
+        metrics.start(request, arrived);
         result = await opts.handleParams({ request, params: eligible.params, context });
+      } catch (error) {
+        // Yoga's handler turns every failure of the operation into errors; this is one of ours.
+        result = unexpected(opts.log, error);
       } finally {
         slots.release();
       }
-      const answer = processRegularResult(
-        codedResult(result as Parameters<typeof codedResult>[0]) as Parameters<typeof processRegularResult>[0],
-        CAPTURE,
-        eligible.mediaType,
-      ) as unknown as CapturedResponse;
+      let answer: CapturedResponse;
+      try {
+        answer = processRegularResult(
+          codedResult(result as Parameters<typeof codedResult>[0]) as Parameters<typeof processRegularResult>[0],
+          CAPTURE,
+          eligible.mediaType,
+        ) as unknown as CapturedResponse;
+      } catch (error) {
+        // A result that does not serialise (a resolver's value JSON cannot write).
+        answer = processRegularResult(
+          unexpected(opts.log, error),
+          CAPTURE,
+          eligible.mediaType,
+        ) as unknown as CapturedResponse;
+      }
       const status = answer.init.status ?? 200;
       const headers: Record<string, string | number> = {};
       for (const [name, value] of Object.entries(answer.init.headers ?? {})) headers[name.toLowerCase()] = value;
@@ -166,9 +198,12 @@ export function createDirectPost(opts: DirectPostOptions) {
         const compressed = await compressedAnswer(
           text,
           bytes,
-          req.headers['accept-encoding'],
+          context.req.headers['accept-encoding'],
           opts.compressionMinBytes,
-        );
+        ).catch((error: unknown) => {
+          opts.log.warn({ err: error }, 'compression failed: answered uncompressed');
+          return undefined;
+        });
         if (compressed) {
           body = compressed.body;
           headers['content-encoding'] = compressed.encoding;

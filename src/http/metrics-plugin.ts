@@ -53,8 +53,8 @@ const UNKNOWN: Operation = { operationName: 'anonymous', operationType: 'unknown
 /** The metrics' plugin, and its two ends for requests served below Yoga's hooks (src/http/direct-post.ts). */
 export type RequestMetrics = {
   plugin: Plugin;
-  /** As a GraphQL request arrives. */
-  start(request: Request): void;
+  /** As a GraphQL request arrives (`at`: when, if earlier). */
+  start(request: Request, at?: bigint): void;
   /** As its answer is ready: the HTTP duration. */
   finish(request: Request, status: number): void;
 };
@@ -90,8 +90,8 @@ export function createMetrics(endpoint: '/metrics' | false = '/metrics', graphql
   };
   const started = new WeakMap<Request, { at: bigint; op: Operation }>();
   const seconds = (at: bigint) => Number(process.hrtime.bigint() - at) / 1e9;
-  const start = (request: Request) => {
-    started.set(request, { at: process.hrtime.bigint(), op: UNKNOWN });
+  const start = (request: Request, at = process.hrtime.bigint()) => {
+    started.set(request, { at, op: UNKNOWN });
   };
   const finish = (request: Request, status: number) => {
     const entry = started.get(request);

@@ -1,20 +1,22 @@
 /**
- * The node:http listener of the app. Every request goes through Yoga and all its plugins; what
- * differs by request is only how it gets there:
- * - a JSON POST to the GraphQL endpoint (what the web and mobile clients send): its body is read
- *   here into one buffer and Yoga is handed a small Request of this module (`NodeRequest`) with
- *   the node request's headers, its body already there;
- * - anything else (GET, GraphiQL, multipart, health, CORS, a request without Content-Length…):
- *   Yoga's own node adapter (@whatwg-node/server), which builds a Fetch Request with a body
- *   stream and writes the Response back.
+ * The node:http listener of the app (src/server.ts). A JSON POST to the GraphQL endpoint with a
+ * Content-Length within MAX_BODY_BYTES has its body read here, into one buffer; then either
+ * - src/http/direct-post.ts serves it (one operation with a query document: the clients' usual
+ *   request), below Yoga's HTTP hooks, or
+ * - Yoga handles it whole (`yoga.handleRequest`: every hook of every plugin) over `NodeRequest`,
+ *   a Request of this module with the node request's headers and the body already read.
+ * Anything else (GET, GraphiQL, multipart, health, metrics, a body without Content-Length,
+ * memory shedding, tracing) goes through Yoga's own node adapter (@whatwg-node/server), which
+ * builds a Fetch Request with a body stream and writes the Response back.
  *
- * Why: the adapter's Request (headers, body stream, abort signal) and its body reading cost about
- * 0.1 ms of CPU per request, a sixth of a small request's whole cost, for features a JSON POST
- * never uses (docs/BENCHMARKS.md, "Yoga's own layer"). Yoga's request handling, its parsers and
- * every hook of every plugin run as they do for any request (`yoga.handleRequest`).
+ * The body is read here because the direct path must see the parameters before choosing. The
+ * adapter's own Request and body stream cost ~3 % of a small request's CPU more than
+ * `NodeRequest` (paired rounds, 2026-12-04); the saving that matters is the direct path's
+ * (docs/BENCHMARKS.md, "Yoga's own layer").
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { createDirectPost } from './direct-post.ts';
+import type { Logger } from '../observability/logger.ts';
+import { type createDirectPost, regularMediaType } from './direct-post.ts';
 
 type YogaLike = {
   (req: IncomingMessage, res: ServerResponse): unknown;
@@ -28,6 +30,7 @@ export type NodeListenerOptions = {
   maxBodyBytes: number;
   /** when true for a request, it goes the adapter's way (memory shedding, CORS, tracing) */
   viaAdapter?: (req: IncomingMessage) => boolean;
+  log: Logger;
   /** the usual single operation, below Yoga's HTTP hooks (src/http/direct-post.ts) */
   direct?: ReturnType<typeof createDirectPost>;
 };
@@ -41,7 +44,11 @@ function parsedBody(body: Buffer): unknown {
   }
 }
 
-const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
+/** Yoga's JSON rule (request-parser/utils.js `isContentTypeMatch`): the first of a list, exactly, or with parameters. */
+function isJson(contentType: string): boolean {
+  const first = contentType.split(',')[0]!;
+  return first === 'application/json' || first.startsWith('application/json;');
+}
 const CONTENT_LENGTH = /^\d{1,9}$/;
 
 /** A header value as the Fetch API gives it: repeated ones joined with ", ". */
@@ -91,6 +98,8 @@ class NodeRequest {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly body: Buffer,
+    /** the body as JSON when the listener parsed it already (not parsed twice) */
+    private readonly parsed?: unknown,
   ) {
     this.headers = new NodeHeaders(req.headers);
   }
@@ -116,6 +125,7 @@ class NodeRequest {
     return false;
   }
   json(): Promise<unknown> {
+    if (this.parsed !== undefined) return Promise.resolve(this.parsed);
     const text = this.body.toString('utf8');
     try {
       return Promise.resolve(JSON.parse(text));
@@ -168,7 +178,8 @@ export function createNodeListener(yoga: YogaLike, opts: NodeListenerOptions) {
   const direct = (req: IncomingMessage): number | undefined => {
     if (req.method !== 'POST' || req.url !== opts.graphqlEndpoint) return undefined;
     const type = req.headers['content-type'];
-    if (!type || !JSON_CONTENT_TYPE.test(type)) return undefined;
+    // Answers only Yoga's other result processors give (event streams, multipart) go its whole way, streamed.
+    if (!type || !isJson(type) || !regularMediaType(req.headers.accept)) return undefined;
     const length = req.headers['content-length'];
     if (!length || !CONTENT_LENGTH.test(length) || req.headers['content-encoding']) return undefined;
     const bytes = Number(length);
@@ -176,15 +187,17 @@ export function createNodeListener(yoga: YogaLike, opts: NodeListenerOptions) {
     return bytes;
   };
   return (req: IncomingMessage, res: ServerResponse): unknown => {
+    const arrived = process.hrtime.bigint();
     const length = direct(req);
     if (length === undefined) return yoga(req, res);
     return readBody(req, length)
       .then(
         async (body) => {
-          const request = new NodeRequest(req, res, body) as unknown as Request;
+          const json = parsedBody(body);
+          const request = new NodeRequest(req, res, body, json) as unknown as Request;
           const context = { req, res, waitUntil: yoga.waitUntil };
-          const direct = opts.direct?.eligible(parsedBody(body), req);
-          if (direct) return opts.direct!.serve(request, direct, context, req, res);
+          const direct = opts.direct?.eligible(json, req);
+          if (direct) return opts.direct!.serve(request, direct, context, arrived, res);
           const response = await yoga.handleRequest(request, context);
           await send(response, res);
         },

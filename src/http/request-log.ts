@@ -18,8 +18,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The request log's plugin, and its two ends for requests served below Yoga's hooks (src/http/direct-post.ts). */
 export type RequestLog = {
   plugin: Plugin;
-  /** As a request arrives: its scope (the GraphQL endpoint's is bound to the request, for the context). */
-  start(request: Request, path: string): void;
+  /** As a request arrives (`at`: when, if earlier): its scope (the GraphQL endpoint's is bound to the request, for the context). */
+  start(request: Request, path: string, at?: bigint): void;
   /** As its answer is ready: the log line; returns the request id for the `x-request-id` header. */
   finish(request: Request, status: number): string | undefined;
 };
@@ -29,10 +29,10 @@ export function createRequestLog(log: Logger, graphqlEndpoint: string): RequestL
   // wildcard redaction, which cost ~20 µs a line (~2 % of a small request's CPU).
   const lines = log.child({}, { redact: { paths: [] } });
   const started = new WeakMap<Request, { at: bigint; scope: RequestScope; path: string }>();
-  const start = (request: Request, path: string) => {
+  const start = (request: Request, path: string, at = process.hrtime.bigint()) => {
     const given = request.headers.get('x-request-id');
     const scope = newRequestScope(given && REQUEST_ID.test(given) ? given : randomUUID());
-    started.set(request, { at: process.hrtime.bigint(), scope, path });
+    started.set(request, { at, scope, path });
     // The context builder finds it there (src/context.ts): the request's database handle counts into it.
     if (path === graphqlEndpoint) bindRequestScope(request, scope);
   };
