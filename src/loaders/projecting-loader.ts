@@ -32,9 +32,14 @@ export class ProjectingLoader<C extends string, R extends { id: string }> {
 
   /** The row, or null when no such row exists (or the viewer may not see it). */
   load(id: string, columns: readonly C[]): Promise<R | null> {
+    const row = this.primedRow(id, columns);
+    return row ? Promise.resolve(row) : this.loader.load({ id, columns });
+  }
+
+  /** The primed row holding `columns`, at once (no promise), if there is one. */
+  primedRow(id: string, columns: readonly C[]): R | undefined {
     const primed = this.primed.get(id);
-    if (primed && columns.every((c) => primed.columns.has(c))) return Promise.resolve(primed.row);
-    return this.loader.load({ id, columns });
+    return primed && columns.every((c) => primed.columns.has(c)) ? primed.row : undefined;
   }
 
   /**

