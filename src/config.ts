@@ -75,6 +75,7 @@ const Env = z.object({
   CACHE_TTL_S: int(3_600, 1),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_BUFFER_BYTES: int(4096, 0),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   SEED_ON_FIRST_START: z.enum(['true', 'false']).default('true'),
 });
@@ -179,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         ? []
         : ['*'],
     logLevel: e.LOG_LEVEL,
+    logBufferBytes: e.LOG_BUFFER_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     seedOnFirstStart: e.SEED_ON_FIRST_START === 'true',
   };

@@ -49,6 +49,7 @@ async function main() {
     config.logLevel,
     undefined,
     logFormat({ production: config.production, isTTY: process.stdout.isTTY === true }),
+    config.logBufferBytes,
   );
 
   let embedded: EmbeddedDatabase | undefined;

@@ -7,6 +7,7 @@ import { authenticationRequired, badUserInput, notFound } from '../errors.ts';
 import FieldNeedsPlugin from './field-needs.ts';
 import OwnershipPlugin from './ownership.ts';
 import { isIdString } from './pagination.ts';
+import SyncNodeIdsPlugin from './sync-node-ids.ts';
 import { inputError } from './validation.ts';
 
 const ASCII = /^[\x20-\x7e]*$/;
@@ -46,7 +47,8 @@ export const builder = new SchemaBuilder<{
   // before RelayPlugin so that global ids are decoded (or refused) before the rules see them.
   // FieldNeedsPlugin: `select` and `cost` at the field (src/schema/field-needs.ts).
   // OwnershipPlugin: `ownedBy` at the type (src/schema/ownership.ts).
-  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin, FieldNeedsPlugin, OwnershipPlugin],
+  // SyncNodeIdsPlugin: node ids without relay's async resolver (src/schema/sync-node-ids.ts).
+  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin, SyncNodeIdsPlugin, FieldNeedsPlugin, OwnershipPlugin],
   validation: { validationError: inputError },
   scopeAuth: {
     authScopes: (ctx) => ({ authenticated: ctx.viewer !== null }),
