@@ -75,7 +75,7 @@ const Env = z.object({
   CACHE_TTL_S: int(3_600, 1),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_BUFFER_BYTES: int(4096, 0),
+  LOG_BUFFER_BYTES: z.coerce.number().int().min(0).max(16_000).default(4096),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   SEED_ON_FIRST_START: z.enum(['true', 'false']).default('true'),
 });

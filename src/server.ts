@@ -136,7 +136,11 @@ async function main() {
     : undefined;
   const base = `http://localhost:${config.port}`;
   log.info({ applied, url: `${base}/graphql` }, 'TasteMatch gateway listening');
-  if (embedded) process.stdout.write(banner(base, { production: config.production, demoToken }));
+  if (embedded) {
+    // After the buffered log lines before it (LOG_BUFFER_BYTES), not ahead of them.
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
+    process.stdout.write(banner(base, { production: config.production, demoToken }));
+  }
 
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -28,27 +28,26 @@ function prettyStream(): pino.DestinationStream | undefined {
 
 /** Buffered lines are written at least this often (LOG_BUFFER_BYTES). */
 export const LOG_FLUSH_MS = 250;
-/** sonic-boom writes at most 16 KB at once; a buffer must stay under it. */
-const MAX_BUFFER_BYTES = 16_000;
+/** sonic-boom writes at most 16 KB at once; a buffer must stay under it (LOG_BUFFER_BYTES' maximum). */
+export const MAX_BUFFER_BYTES = 16_000;
 
 /**
  * stdout, written in chunks of at least `bufferBytes` and at least every LOG_FLUSH_MS; a warning
- * or worse, and the process's exit, write everything at once (`flushSync`, so nothing that
- * explains a failure waits). Without it (LOG_BUFFER_BYTES=0) pino's own destination writes each
- * line as it comes, asynchronously. Why: that is a write(2) (and, into a pipe, its reader's
- * wake-up) per request line; writing ~4 KB at a time cut ~4 % of a small request's CPU
+ * or worse starts a write at once. Writes are asynchronous, as pino's own destination's: a slow
+ * reader of a full pipe delays the log, never a request. At exit pino writes what is left
+ * (its exit handler for asynchronous destinations). Without it (LOG_BUFFER_BYTES=0) pino's own
+ * destination writes each line as it comes. Why: that is a write(2) (and, into a pipe, its
+ * reader's wake-up) per request line; writing ~4 KB at a time cut ~4 % of a small request's CPU
  * (benchmark Q2, paired rounds). What a kill -9 (or the OOM killer) can lose: the info lines of
  * the last LOG_FLUSH_MS.
  */
 function bufferedStdout(bufferBytes: number) {
-  const stream = pino.destination({
+  return pino.destination({
     dest: 1,
-    sync: true,
+    sync: false,
     minLength: Math.min(bufferBytes, MAX_BUFFER_BYTES),
     periodicFlush: LOG_FLUSH_MS,
   });
-  process.once('exit', () => stream.flushSync());
-  return stream;
 }
 
 /**
@@ -88,7 +87,7 @@ export function createLogger(
         hooks: {
           logMethod(args, method, levelValue) {
             method.apply(this, args);
-            if (levelValue >= pino.levels.values.warn!) buffered.flushSync();
+            if (levelValue >= pino.levels.values.warn!) buffered.flush();
           },
         },
       }),

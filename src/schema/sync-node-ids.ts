@@ -39,7 +39,9 @@ class SyncNodeIdsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
     const encode: Encode = relay?.encodeGlobalID ?? ((name, id) => encodeGlobalID(name, id));
     const resolve: Resolver = (row, args, ctx, info) => {
       const id = idResolve(row, args, ctx, info);
-      return isThenable(id) ? id.then((v) => encode(typename, String(v), ctx)) : encode(typename, String(id), ctx);
+      return isThenable(id)
+        ? Promise.resolve(id).then((v) => encode(typename, String(v), ctx))
+        : encode(typename, String(id), ctx);
     };
     return { ...fieldConfig, resolve: resolve as PothosOutputFieldConfig<Types>['resolve'] };
   }
