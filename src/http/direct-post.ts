@@ -16,7 +16,8 @@
  * Everything else goes Yoga's whole way (`eligible` says no before anything has run): batches,
  * persisted-operation ids and APQ, `PERSISTED_OPERATIONS=only`, parameters that are not well
  * formed, a document over MAX_QUERY_BYTES, no free request slot (Yoga's path queues or refuses),
- * a media type only Yoga's other processors serve. test/direct-post.test.ts checks that both
+ * a media type only Yoga's other processors serve (the listener checks `regularMediaType` before
+ * it reads the body, and hands over the type). test/direct-post.test.ts checks that both
  * ways give the same status, headers and body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -68,8 +69,11 @@ const served = new Counter({
   registers: [registry],
 });
 
-type MediaType = 'application/json' | 'application/graphql-response+json';
-const REGULAR_TYPES: readonly MediaType[] = ['application/graphql-response+json', 'application/json'];
+export type MediaType = 'application/json' | 'application/graphql-response+json';
+/** Yoga's regular processor's types, in its order, split once. */
+const REGULAR_TYPES = (['application/graphql-response+json', 'application/json'] as const).map(
+  (type) => [type, ...type.split('/')] as [MediaType, string, string],
+);
 
 /**
  * The media type Yoga's regular result processor answers with for this `Accept`, undefined when
@@ -86,8 +90,7 @@ export function regularMediaType(accept: string | undefined): MediaType | undefi
     const charset = params.find((p) => p.includes('charset=')) ?? 'charset=utf-8';
     if (charset !== 'charset=utf-8' || mediaType === undefined) continue;
     const [pre, suf] = mediaType.split('/');
-    for (const type of REGULAR_TYPES) {
-      const [typePre, typeSuf] = type.split('/');
+    for (const [type, typePre, typeSuf] of REGULAR_TYPES) {
       if ((pre === '*' || pre === typePre) && (suf === '*' || suf === typeSuf)) chosen = type;
     }
   }
@@ -124,7 +127,11 @@ export function createDirectPost(opts: DirectPostOptions) {
      * The parameters of a request this path serves, its slot taken (release with `serve`);
      * undefined for Yoga's whole way, with nothing done.
      */
-    eligible(body: unknown, req: IncomingMessage): { params: Params; mediaType: MediaType } | undefined {
+    eligible(
+      body: unknown,
+      req: IncomingMessage,
+      mediaType: MediaType,
+    ): { params: Params; mediaType: MediaType } | undefined {
       if (opts.persistedMode === 'only' || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
       // CORS headers are Yoga's CORS plugin's (a hook of the request).
       if (opts.cors && req.headers.origin !== undefined) return undefined;
@@ -138,8 +145,7 @@ export function createDirectPost(opts: DirectPostOptions) {
       if (typeof query !== 'string' || query.length === 0 || params.documentId != null) return undefined;
       if (hasOwn(extensions, 'persistedQuery') || hasOwn(extensions, 'documentId')) return undefined;
       if (query.length * 3 > opts.maxQueryBytes && Buffer.byteLength(query) > opts.maxQueryBytes) return undefined;
-      const mediaType = regularMediaType(req.headers.accept);
-      if (!mediaType || !slots.tryAcquire()) return undefined;
+      if (!slots.tryAcquire()) return undefined;
       return { params: params as Params, mediaType };
     },
 

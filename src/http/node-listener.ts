@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.ts';
-import { type createDirectPost, regularMediaType } from './direct-post.ts';
+import { type createDirectPost, type MediaType, regularMediaType } from './direct-post.ts';
 
 type YogaLike = {
   (req: IncomingMessage, res: ServerResponse): unknown;
@@ -67,10 +67,7 @@ class NodeHeaders {
     return this.raw[name.toLowerCase()] !== undefined;
   }
   forEach(fn: (value: string, name: string) => void): void {
-    for (const [name, value] of Object.entries(this.raw)) {
-      const v = headerValue(value);
-      if (v !== null) fn(v, name);
-    }
+    for (const [name, value] of this.entries()) fn(value, name);
   }
   *entries(): IterableIterator<[string, string]> {
     for (const [name, value] of Object.entries(this.raw)) {
@@ -175,28 +172,31 @@ function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
 }
 
 export function createNodeListener(yoga: YogaLike, opts: NodeListenerOptions) {
-  const direct = (req: IncomingMessage): number | undefined => {
+  /** A JSON POST this listener reads itself: its body's length and the JSON media type of its answer. */
+  const readHere = (req: IncomingMessage): { bytes: number; mediaType: MediaType } | undefined => {
     if (req.method !== 'POST' || req.url !== opts.graphqlEndpoint) return undefined;
     const type = req.headers['content-type'];
+    if (!type || !isJson(type)) return undefined;
     // Answers only Yoga's other result processors give (event streams, multipart) go its whole way, streamed.
-    if (!type || !isJson(type) || !regularMediaType(req.headers.accept)) return undefined;
+    const mediaType = regularMediaType(req.headers.accept);
+    if (!mediaType) return undefined;
     const length = req.headers['content-length'];
     if (!length || !CONTENT_LENGTH.test(length) || req.headers['content-encoding']) return undefined;
     const bytes = Number(length);
     if (bytes > opts.maxBodyBytes || opts.viaAdapter?.(req)) return undefined;
-    return bytes;
+    return { bytes, mediaType };
   };
   return (req: IncomingMessage, res: ServerResponse): unknown => {
     const arrived = process.hrtime.bigint();
-    const length = direct(req);
-    if (length === undefined) return yoga(req, res);
-    return readBody(req, length)
+    const here = readHere(req);
+    if (!here) return yoga(req, res);
+    return readBody(req, here.bytes)
       .then(
         async (body) => {
           const json = parsedBody(body);
           const request = new NodeRequest(req, res, body, json) as unknown as Request;
           const context = { req, res, waitUntil: yoga.waitUntil };
-          const direct = opts.direct?.eligible(json, req);
+          const direct = opts.direct?.eligible(json, req, here.mediaType);
           if (direct) return opts.direct!.serve(request, direct, context, arrived, res);
           const response = await yoga.handleRequest(request, context);
           await send(response, res);
